@@ -1,0 +1,250 @@
+/* mr_job.h -- the contract between mr-run and a job plugin.
+ *
+ * A job is a shared module that exports exactly one symbol,
+ * mr_job_<name>_init(), which MR_JOB_PLUGIN(name) declares. `mr-run NAME`
+ * opens NAME.so on every rank, calls that function once, and the function
+ * hands a filled-in struct mr_job to mr_job_register(). Everything else in
+ * the module should be hidden (build with -fvisibility=hidden).
+ *
+ * The life of a run, on every rank unless said otherwise:
+ *
+ *   setup     read options (mr_opt_*), make state (mr_ctx_set_state).
+ *             May mr_emit() (hello does: one pair per rank).
+ *   split     rank 0 only: describe the map tasks with mr_task_add(). The
+ *             list is broadcast, so every rank sees the same tasks, and the
+ *             scheduler (--schedule) decides which rank runs which.
+ *   map       once per task: read its input, mr_emit() pairs.
+ *   combine   optional, rank-local pre-reduction before the shuffle.
+ *   reduce    once per key on the key's owner rank (see partition); emits
+ *             the output pairs with mr_emit(). NULL passes pairs through.
+ *   output    rank 0 only: called once per output pair, in the global order
+ *             given by `order` (default: keys bytewise), whatever the number
+ *             of ranks. NULL prints "key<TAB>value" lines on stdout.
+ *   finish    rank 0 only, after the last output pair: summaries, renames.
+ *   teardown  free what setup made (also after an error).
+ *
+ * Fold-at-emit. A job whose values merge into a fixed-size accumulator
+ * (counts, sums) sets value_size and fold: mr_emit() then folds the value
+ * into a per-rank table at once instead of storing a pair, which is what
+ * makes word count cheap to shuffle. fold must be exactly associative and
+ * commutative (integer sums are; floating-point sums are not), or the
+ * output would depend on the number of ranks.
+ *
+ * Determinism. The values that reduce sees for a key come in task order
+ * (and in emission order within a task), not in rank order, so a job gets
+ * byte-identical output for any number of ranks and any schedule.
+ *
+ * Compatibility. MR_ABI_VERSION is (major << 16 | minor). The host accepts
+ * a job built for the same major and an equal or older minor. Fields are
+ * only ever appended to struct mr_job; mr_job_register() passes the size the
+ * job was compiled with, and fields the job does not know about read as
+ * NULL or 0.
+ *
+ * Errors. Every callback returns MR_OK or a negative MR_E* code; use
+ * mr_error() to attach a message. An error on any rank stops the run on
+ * every rank at the end of the current phase. Running out of memory aborts.
+ * Byte strings handed to a callback are borrowed and valid only until it
+ * returns; mr_emit() and mr_task_add() copy what they are given.
+ *
+ * This header uses libc only: no MPI, no GLib.
+ */
+/* SPDX-License-Identifier: MIT */
+#ifndef MR_JOB_H
+#define MR_JOB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MR_ABI_MAJOR 1
+#define MR_ABI_MINOR 0
+#define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
+
+#if defined(__GNUC__)
+#define MR_PUBLIC __attribute__((visibility("default")))
+#define MR_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define MR_PUBLIC
+#define MR_PRINTF(fmt, args)
+#endif
+
+/* Status codes: MR_OK or negative. mr_strerror() names them. */
+enum {
+    MR_OK = 0,
+    MR_ERROR = -1,  /* generic failure; the message says why */
+    MR_EINVAL = -2, /* malformed input */
+    MR_EIO = -3,    /* read or write failed */
+    MR_EABI = -4,   /* job and host disagree on MR_ABI_VERSION */
+    MR_EUSAGE = -5, /* bad option value: mr-run prints usage, exits 2 */
+    MR_ESTOP = -6,  /* stopped by a signal (scheduler, Ctrl-C) */
+};
+
+typedef struct mr_ctx mr_ctx;           /* one per rank and run */
+typedef struct mr_values mr_values;     /* the values grouped under a key */
+typedef struct mr_registry mr_registry; /* only valid inside the init call */
+
+typedef struct mr_bytes {
+    const void *ptr;
+    size_t len;
+} mr_bytes;
+
+typedef enum mr_opt_type {
+    MR_OPT_FLAG,   /* --name, no value; mr_opt_flag() */
+    MR_OPT_INT,    /* --name N (decimal, optional k/M/G suffix); mr_opt_int() */
+    MR_OPT_DOUBLE, /* --name X; mr_opt_double() */
+    MR_OPT_STRING, /* --name TEXT; mr_opt_string() */
+} mr_opt_type;
+
+/* One command-line option; a table of them ends with a NULL name. */
+typedef struct mr_option {
+    const char *name;     /* "--name" on the command line, without dashes */
+    mr_opt_type type;
+    const char *fallback; /* default as text; NULL: unset (flag: off) */
+    const char *help;     /* one line for --help */
+} mr_option;
+
+/* Callback types are function types, so pointer fields read as pointers. */
+typedef int mr_setup_fn(mr_ctx *ctx);
+typedef int mr_split_fn(mr_ctx *ctx);
+typedef int mr_map_fn(mr_ctx *ctx, mr_bytes task);
+typedef int mr_reduce_fn(mr_ctx *ctx, mr_bytes key, mr_values *values);
+typedef void mr_fold_fn(void *acc, const void *value);
+typedef uint32_t mr_partition_fn(mr_bytes key, uint32_t nparts);
+typedef int mr_order_fn(mr_bytes akey, mr_bytes aval, mr_bytes bkey,
+                        mr_bytes bval);
+typedef int mr_output_fn(mr_ctx *ctx, mr_bytes key, mr_bytes value);
+typedef int mr_finish_fn(mr_ctx *ctx);
+typedef void mr_teardown_fn(mr_ctx *ctx);
+
+struct mr_job {
+    const char *name;         /* required; equals the module's file name */
+    const char *summary;      /* one line for `mr-run --list` */
+    const char *usage;        /* positional arguments, e.g. "INPUT..." */
+    const mr_option *options; /* NULL or a NULL-name-terminated table */
+
+    mr_setup_fn *setup;         /* optional */
+    mr_split_fn *split;         /* optional: no split, no map tasks */
+    mr_map_fn *map;             /* required when split adds tasks */
+    mr_reduce_fn *combine;      /* optional: rank-local pre-reduction */
+    mr_reduce_fn *reduce;       /* optional: NULL passes pairs through */
+    size_t value_size;          /* with fold: every value has this size */
+    mr_fold_fn *fold;           /* optional: fold-at-emit (see above) */
+    mr_partition_fn *partition; /* optional: NULL hashes the key */
+    mr_order_fn *order;         /* optional: NULL orders keys bytewise */
+    mr_output_fn *output;       /* optional, rank 0 */
+    mr_finish_fn *finish;       /* optional, rank 0 */
+    mr_teardown_fn *teardown;   /* optional */
+    /* New fields go here, and only here. */
+};
+
+typedef int mr_job_init_fn(mr_registry *reg);
+
+/* Registers `job` (copied; its strings and tables must outlive the run,
+ * which static storage does). Call it exactly once from the init function.
+ * Returns MR_OK, or MR_EABI / MR_EINVAL with the reason kept by the host. */
+MR_PUBLIC int mr_job_register_v(mr_registry *reg, const struct mr_job *job,
+                                uint32_t abi, size_t size);
+#define mr_job_register(reg, job)                                            \
+    mr_job_register_v((reg), (job), MR_ABI_VERSION, sizeof *(job))
+
+#define MR_JOB_PLUGIN(name)                                                  \
+    MR_PUBLIC mr_job_init_fn mr_job_##name##_init;                           \
+    int mr_job_##name##_init(mr_registry *reg)
+
+/* ---------------- services for callbacks ---------------- */
+
+/* Adds a map task (split only, on rank 0). `desc` is copied and handed back
+ * to map as `task`; `weight` (bytes, pixels, flops: any unit) is what the
+ * scheduler and the stats report. */
+MR_PUBLIC int mr_task_add(mr_ctx *ctx, mr_bytes desc, double weight);
+
+/* Emits one pair. From setup and map: into the shuffle (folded at once when
+ * the job has fold). From combine: back into the rank's pairs. From reduce:
+ * into the output. Copies key and value. Keys and values must each be
+ * under 1 GiB. */
+MR_PUBLIC int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value);
+
+/* Next value of the current key; returns 1 and sets *value, or 0 at the
+ * end. Borrowed: valid until reduce/combine returns. */
+MR_PUBLIC int mr_values_next(mr_values *values, mr_bytes *value);
+
+MR_PUBLIC void *mr_ctx_state(const mr_ctx *ctx);
+MR_PUBLIC void mr_ctx_set_state(mr_ctx *ctx, void *state);
+MR_PUBLIC int mr_ctx_rank(const mr_ctx *ctx);
+MR_PUBLIC int mr_ctx_nranks(const mr_ctx *ctx);
+/* The id of the map task being run (0-based, in split order); -1 outside
+ * map. */
+MR_PUBLIC long mr_ctx_task(const mr_ctx *ctx);
+/* Positional arguments after the options (borrowed, NULL-terminated). */
+MR_PUBLIC int mr_ctx_argc(const mr_ctx *ctx);
+MR_PUBLIC const char *const *mr_ctx_argv(const mr_ctx *ctx);
+/* Seconds since the run started, on a clock aligned across ranks. */
+MR_PUBLIC double mr_ctx_time(const mr_ctx *ctx);
+/* Adds to the run's input byte counter (progress and MB/s figures). */
+MR_PUBLIC void mr_ctx_add_bytes(mr_ctx *ctx, uint64_t bytes);
+/* Sum over ranks of the counter above; valid in output and finish. */
+MR_PUBLIC uint64_t mr_ctx_total_bytes(const mr_ctx *ctx);
+
+/* Option values, by name without dashes. Asking for an option the job did
+ * not declare, or of another type, is a programmer error (assert). */
+MR_PUBLIC int mr_opt_flag(const mr_ctx *ctx, const char *name);
+MR_PUBLIC long mr_opt_int(const mr_ctx *ctx, const char *name);
+MR_PUBLIC double mr_opt_double(const mr_ctx *ctx, const char *name);
+MR_PUBLIC const char *mr_opt_string(const mr_ctx *ctx, const char *name);
+/* 1 if the option was given on the command line. */
+MR_PUBLIC int mr_opt_given(const mr_ctx *ctx, const char *name);
+
+/* Records the message (copied) and returns status, so the idiom is
+ * `return mr_error(ctx, MR_EINVAL, "...")`. The first error on a rank wins. */
+MR_PUBLIC int mr_error(mr_ctx *ctx, int status, const char *fmt, ...)
+    MR_PRINTF(3, 4);
+MR_PUBLIC const char *mr_strerror(int status);
+
+/* Atomic output files: mr_out_open() creates a temporary file next to
+ * `path` and returns it (NULL and an mr_error() if it cannot); the job
+ * writes to it; mr_out_commit() flushes, fsyncs and renames it to `path`.
+ * A file still open when the run ends (error, signal) is removed, so a
+ * run never leaves a partial file under the final name. Any rank may use
+ * them; one file at a time per rank. */
+MR_PUBLIC FILE *mr_out_open(mr_ctx *ctx, const char *path);
+MR_PUBLIC int mr_out_commit(mr_ctx *ctx);
+/* Checks, before any work, that `path` could be created (its folder is
+ * writable). Returns MR_OK or an mr_error(). */
+MR_PUBLIC int mr_out_check(mr_ctx *ctx, const char *path);
+
+static inline mr_bytes mr_str(const char *s)
+{
+    return (mr_bytes){s, strlen(s)};
+}
+
+static inline mr_bytes mr_mem(const void *p, size_t n)
+{
+    return (mr_bytes){p, n};
+}
+
+/* Keys that sort numerically under the default bytewise order. */
+static inline void mr_put_be32(unsigned char out[4], uint32_t v)
+{
+    out[0] = (unsigned char)(v >> 24);
+    out[1] = (unsigned char)(v >> 16);
+    out[2] = (unsigned char)(v >> 8);
+    out[3] = (unsigned char)v;
+}
+
+static inline uint32_t mr_get_be32(const void *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+           (uint32_t)b[3];
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MR_JOB_H */

@@ -1,0 +1,167 @@
+/* mr_ctx.c -- the per-rank context: emit, errors, tasks, accessors.
+ *
+ * A job sees the engine only through an mr_ctx. mr_emit() is one switch on
+ * the phase's emit mode: fold into the accumulator table, append to the
+ * destination rank's run, or append to the output run; it copies what it
+ * is given, so jobs may emit from stack buffers.
+ *
+ * Errors: mr_error() keeps the first status and message of the rank; the
+ * engine makes every rank agree at the end of each phase (mr_engine.c).
+ */
+/* SPDX-License-Identifier: MIT */
+#include "mr_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+const char *const mr__phase_names[MR_PH_COUNT] = {
+    "setup", "split", "map", "combine", "shuffle", "reduce", "output",
+};
+
+mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
+                    const mr_optset *opts, MPI_Comm comm)
+{
+    mr_ctx *ctx = g_new0(mr_ctx, 1);
+    ctx->comm = comm;
+    MPI_Comm_rank(comm, &ctx->rank);
+    MPI_Comm_size(comm, &ctx->nranks);
+    if (gethostname(ctx->host, sizeof ctx->host - 1) != 0)
+        g_strlcpy(ctx->host, "?", sizeof ctx->host);
+    ctx->job = *job;
+    ctx->cfg = cfg;
+    ctx->opts = opts;
+    ctx->task = -1;
+    mr__kvbuf_init(&ctx->tasks);
+    mr__kvbuf_init(&ctx->recv);
+    mr__kvbuf_init(&ctx->out);
+    ctx->parts = g_new0(mr_kvbuf, ctx->nranks);
+    if (job->fold)
+        mr__fold_init(&ctx->fold, job->value_size, job->fold);
+    ctx->task_recs = g_array_new(FALSE, FALSE, sizeof(mr_task_rec));
+    return ctx;
+}
+
+void mr__ctx_free(mr_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    mr__kvbuf_fini(&ctx->tasks);
+    g_free(ctx->task_offs);
+    mr__kvbuf_fini(&ctx->recv);
+    mr__kvbuf_fini(&ctx->out);
+    for (int i = 0; i < ctx->nranks; i++)
+        mr__kvbuf_fini(&ctx->parts[i]);
+    g_free(ctx->parts);
+    if (ctx->job.fold)
+        mr__fold_fini(&ctx->fold);
+    g_array_free(ctx->task_recs, TRUE);
+    g_free(ctx->errmsg);
+    g_free(ctx);
+}
+
+double mr__now(const mr_ctx *ctx)
+{
+    return MPI_Wtime() - ctx->t0;
+}
+
+/* ---------------- API for jobs ---------------- */
+
+int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
+{
+    if (key.len >= MR_MAX_ITEM || value.len >= MR_MAX_ITEM)
+        return mr_error(ctx, MR_EINVAL,
+                        "mr_emit: key or value of %zu bytes is over the "
+                        "limit of %zu",
+                        key.len > value.len ? key.len : value.len,
+                        MR_MAX_ITEM - 1);
+    ctx->pairs_emitted++;
+    switch (ctx->emit_mode) {
+    case MR_EMIT_FOLD:
+        if (value.len != ctx->job.value_size)
+            return mr_error(ctx, MR_EINVAL,
+                            "mr_emit: value of %zu bytes, but the job "
+                            "declares value_size %zu",
+                            value.len, ctx->job.value_size);
+        mr__fold_add(&ctx->fold, key, value.ptr);
+        return MR_OK;
+    case MR_EMIT_PART: {
+        uint32_t d = ctx->job.partition
+                         ? ctx->job.partition(key, (uint32_t)ctx->nranks)
+                         : mr__partition_default(key, (uint32_t)ctx->nranks);
+        if (d >= (uint32_t)ctx->nranks)
+            return mr_error(ctx, MR_EINVAL,
+                            "partition returned %u for %d ranks", d,
+                            ctx->nranks);
+        mr__kvbuf_append(&ctx->parts[d], key, value,
+                         ctx->task < 0 ? 0 : (uint32_t)ctx->task);
+        return MR_OK;
+    }
+    case MR_EMIT_OUT:
+        mr__kvbuf_append(&ctx->out, key, value, 0);
+        return MR_OK;
+    case MR_EMIT_NONE:
+        break;
+    }
+    return mr_error(ctx, MR_EINVAL, "mr_emit called in the %s phase",
+                    mr__phase_names[ctx->phase]);
+}
+
+int mr_task_add(mr_ctx *ctx, mr_bytes desc, double weight)
+{
+    if (ctx->phase != MR_PH_SPLIT)
+        return mr_error(ctx, MR_EINVAL, "mr_task_add outside split");
+    if (desc.len >= MR_MAX_ITEM)
+        return mr_error(ctx, MR_EINVAL, "task descriptor too large");
+    if (ctx->tasks.nrec >= UINT32_MAX - 1)
+        return mr_error(ctx, MR_EINVAL, "too many tasks");
+    mr__kvbuf_append(&ctx->tasks, desc, mr_mem(&weight, sizeof weight), 0);
+    return MR_OK;
+}
+
+int mr_error(mr_ctx *ctx, int status, const char *fmt, ...)
+{
+    if (status >= 0)
+        status = MR_ERROR;
+    if (ctx->status == MR_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        ctx->errmsg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        ctx->status = status;
+    }
+    return status;
+}
+
+const char *mr_strerror(int status)
+{
+    switch (status) {
+    case MR_OK: return "success";
+    case MR_ERROR: return "error";
+    case MR_EINVAL: return "invalid input";
+    case MR_EIO: return "input/output error";
+    case MR_EABI: return "ABI version mismatch";
+    case MR_EUSAGE: return "usage error";
+    case MR_ESTOP: return "stopped by a signal";
+    default: return "unknown error";
+    }
+}
+
+void *mr_ctx_state(const mr_ctx *ctx) { return ctx->state; }
+void mr_ctx_set_state(mr_ctx *ctx, void *state) { ctx->state = state; }
+int mr_ctx_rank(const mr_ctx *ctx) { return ctx->rank; }
+int mr_ctx_nranks(const mr_ctx *ctx) { return ctx->nranks; }
+long mr_ctx_task(const mr_ctx *ctx) { return ctx->task; }
+double mr_ctx_time(const mr_ctx *ctx) { return mr__now(ctx); }
+void mr_ctx_add_bytes(mr_ctx *ctx, uint64_t n) { ctx->bytes_in += n; }
+uint64_t mr_ctx_total_bytes(const mr_ctx *ctx) { return ctx->total_bytes; }
+
+int mr_ctx_argc(const mr_ctx *ctx)
+{
+    return mr__optset_argc(ctx->opts);
+}
+
+const char *const *mr_ctx_argv(const mr_ctx *ctx)
+{
+    return mr__optset_argv(ctx->opts);
+}

@@ -1,0 +1,232 @@
+/* mr_internal.h -- PRIVATE to the framework: never include it from a job.
+ *
+ * Cross-file pieces of the engine, named mr__<object>_<verb>. Each block
+ * below belongs to one file (named in its banner) and the contracts are
+ * written there, next to the code.
+ */
+/* SPDX-License-Identifier: MIT */
+#ifndef MR_INTERNAL_H
+#define MR_INTERNAL_H
+
+#include <glib.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mr/mr.h"
+#include "mr/mr_job.h"
+
+/* Keys and values are each limited to this size, so that one record always
+ * fits in a shuffle message (MPI counts are int). */
+#define MR_MAX_ITEM ((size_t)256 << 20)
+
+/* ---------------- mr_kvbuf.c: serialised key/value records ----------------
+ * A record is [u32 klen][u32 vlen][u32 task][key][value], unaligned,
+ * host byte order (all ranks of a run share one architecture). */
+#define MR_REC_HDR 12
+
+typedef struct mr_kvbuf {
+    unsigned char *data;
+    size_t len, cap;
+    size_t nrec;
+} mr_kvbuf;
+
+typedef struct mr_rec {
+    mr_bytes key, value;
+    uint32_t task;
+} mr_rec;
+
+void mr__kvbuf_init(mr_kvbuf *b);
+void mr__kvbuf_fini(mr_kvbuf *b);
+void mr__kvbuf_clear(mr_kvbuf *b);
+void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra);
+void mr__kvbuf_append(mr_kvbuf *b, mr_bytes key, mr_bytes value,
+                      uint32_t task);
+/* Appends n bytes of already serialised records (nrec of them). */
+void mr__kvbuf_append_raw(mr_kvbuf *b, const void *p, size_t n, size_t nrec);
+/* Moves src's storage into dst (dst is finalised first; src left empty). */
+void mr__kvbuf_move(mr_kvbuf *dst, mr_kvbuf *src);
+
+static inline uint32_t mr__load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Decodes the record at p; returns its total size. */
+static inline size_t mr__rec_read(const unsigned char *p, mr_rec *r)
+{
+    uint32_t kl = mr__load32(p), vl = mr__load32(p + 4);
+    r->task = mr__load32(p + 8);
+    r->key = (mr_bytes){p + MR_REC_HDR, kl};
+    r->value = (mr_bytes){p + MR_REC_HDR + kl, vl};
+    return MR_REC_HDR + (size_t)kl + vl;
+}
+
+static inline size_t mr__rec_size(const unsigned char *p)
+{
+    return MR_REC_HDR + (size_t)mr__load32(p) + mr__load32(p + 4);
+}
+
+/* ---------------- mr_partition.c ---------------- */
+uint64_t mr__hash(const void *p, size_t n);
+/* The default partitioner: the high half of mr__hash, range-reduced. The
+ * fold tables index by the low bits, so the two do not correlate. */
+uint32_t mr__partition_default(mr_bytes key, uint32_t nparts);
+
+/* ---------------- mr_combine.c: fold-at-emit table ---------------- */
+typedef struct mr_fold {
+    size_t vsize, vstride; /* value size, and rounded up to 8 */
+    mr_fold_fn *fold;
+    uint64_t *slots; /* (hash high 32 bits) << 32 | (entry offset / 8 + 1) */
+    size_t mask, count;
+    unsigned char *arena; /* entries: [acc vstride][u32 klen][key][pad 8] */
+    size_t alen, acap;
+} mr_fold;
+
+void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold);
+void mr__fold_fini(mr_fold *f);
+void mr__fold_add(mr_fold *f, mr_bytes key, const void *value);
+/* Iterates entries in insertion order: start with *pos = 0; returns 0 at
+ * the end. Borrowed: valid until the next add or fini. */
+int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
+size_t mr__fold_bytes(const mr_fold *f);
+
+/* ---------------- mr_group.c: group records by key ----------------
+ * Sorts a buffer's records by (key, task, position) so that the values of
+ * a key arrive in task order whatever rank ran which task. */
+typedef struct mr_group {
+    const unsigned char *base;
+    size_t *offs;
+    size_t n;
+} mr_group;
+
+void mr__group_build(mr_group *g, const mr_kvbuf *b);
+void mr__group_fini(mr_group *g);
+
+struct mr_values {
+    const unsigned char *base;
+    const size_t *offs; /* NULL: a single value in `one` */
+    size_t i, end;
+    mr_bytes one;
+    int one_left;
+};
+
+/* Calls fn once per key with its values (fn NULL: re-emits every record).
+ * Stops at the first error. */
+int mr__group_each(mr_ctx *ctx, const mr_group *g, mr_reduce_fn *fn);
+
+/* ---------------- mr_ctx.c: the per-rank context ---------------- */
+typedef enum mr_phase {
+    MR_PH_SETUP,
+    MR_PH_SPLIT,
+    MR_PH_MAP,
+    MR_PH_COMBINE,
+    MR_PH_SHUFFLE,
+    MR_PH_REDUCE,
+    MR_PH_OUTPUT,
+    MR_PH_COUNT
+} mr_phase;
+
+extern const char *const mr__phase_names[MR_PH_COUNT];
+
+typedef enum mr_emit_mode {
+    MR_EMIT_NONE,
+    MR_EMIT_FOLD, /* into ctx->fold */
+    MR_EMIT_PART, /* into ctx->parts[partition(key)] */
+    MR_EMIT_OUT,  /* into ctx->out */
+} mr_emit_mode;
+
+typedef struct mr_task_rec {
+    uint32_t task;
+    int rank;
+    double start, end, weight;
+} mr_task_rec;
+
+struct mr_ctx {
+    MPI_Comm comm;
+    int rank, nranks;
+    char host[256];
+    struct mr_job job; /* host-sized copy */
+    const mr_config *cfg;
+    const mr_optset *opts;
+    void *state;
+
+    mr_phase phase;
+    long task; /* current map task, -1 outside map */
+    mr_emit_mode emit_mode;
+    int status;
+    char *errmsg;
+
+    /* split: the task list (identical on every rank after the broadcast) */
+    mr_kvbuf tasks;  /* records: key = descriptor, value = double weight */
+    size_t *task_offs;
+    size_t ntasks;
+
+    /* map and shuffle */
+    mr_fold fold;
+    mr_kvbuf *parts; /* one per destination rank */
+    mr_kvbuf recv;
+    mr_kvbuf out;
+
+    /* clocks and counters */
+    double t0;
+    double phase_time[MR_PH_COUNT];
+    uint64_t bytes_in, total_bytes;
+    uint64_t pairs_emitted, shuffle_sent, shuffle_recv;
+    int shuffle_rounds;
+    GArray *task_recs; /* mr_task_rec */
+};
+
+mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
+                    const mr_optset *opts, MPI_Comm comm);
+void mr__ctx_free(mr_ctx *ctx);
+double mr__now(const mr_ctx *ctx);
+
+/* ---------------- mr_opt.c ---------------- */
+int mr__optset_argc(const mr_optset *opts);
+const char *const *mr__optset_argv(const mr_optset *opts);
+/* 1 and the name if a job option has the name of an engine option. */
+int mr__opt_engine_clash(const mr_option *table, const char **name);
+
+/* ---------------- mr_schedule.c: who runs which map task ---------------- */
+typedef struct mr_sched mr_sched;
+/* Collective over ctx->comm. */
+mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm);
+/* The next range of tasks for this rank: returns 1 and [*first, *first +
+ * *count), or 0 when there is no more work for it. `status` is this rank's
+ * status so far: a failing rank tells the others to stop handing out work. */
+int mr__sched_next(mr_sched *s, int status, size_t *first, size_t *count);
+/* Collective; frees the scheduler. */
+void mr__sched_free(mr_sched *s);
+int mr__sched_parse(const char *name, mr_schedule *out);
+const char *mr__sched_name(mr_schedule s);
+
+/* ---------------- mr_shuffle.c ---------------- */
+/* Sends ctx->parts[d] to rank d and appends what arrives to ctx->recv, in
+ * rounds of at most cfg->shuffle_round bytes sent per rank. Collective. */
+int mr__shuffle_run(mr_ctx *ctx);
+/* How many whole records from p[0..len) fit in `limit` bytes (at least one
+ * if len > 0, so an oversized record still moves). Returns bytes. */
+size_t mr__shuffle_cut(const unsigned char *p, size_t len, size_t limit,
+                       size_t *nrec);
+
+/* ---------------- mr_merge.c: ordered output ---------------- */
+/* Sorts ctx->out by the job's order, then streams every rank's run to rank
+ * 0, which merges them and calls the job's output. Collective. */
+int mr__merge_output(mr_ctx *ctx);
+/* The total order the output follows (order, then key, then value). */
+int mr__out_compare(const struct mr_job *job, const mr_rec *a,
+                    const mr_rec *b);
+
+/* ---------------- mr_io.c: atomic output files ---------------- */
+void mr__out_abandon(void);
+
+/* ---------------- mr_stats.c ---------------- */
+void mr__stats_report(mr_ctx *ctx);
+
+/* ---------------- mr_signal.c ---------------- */
+int mr__signal_pending(void);
+
+#endif /* MR_INTERNAL_H */

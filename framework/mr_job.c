@@ -1,0 +1,354 @@
+/* mr_job.c -- finding, loading and validating job modules.
+ *
+ * `mr-run NAME` looks for NAME.so in $MR_JOB_PATH and then in the job
+ * folder of the installation, which is found from the executable itself
+ * (<bin>/../lib/mr/jobs): the build tree has the same layout, so the same
+ * rule serves `build/bin/mr-run` and an installed one, with no environment.
+ * The current directory is never searched.
+ *
+ * A module is opened with G_MODULE_BIND_LOCAL (no lazy binding: undefined
+ * symbols fail at open, not in the middle of a run), its one entry symbol
+ * mr_job_<NAME>_init is called with a registry, and the job must call
+ * mr_job_register() exactly once. The ABI rule (GStreamer's): same major,
+ * job minor <= host minor. The descriptor is copied into a zeroed
+ * host-sized struct, so fields appended after the job was built read as
+ * NULL. Modules stay open until the registry is freed.
+ */
+/* SPDX-License-Identifier: MIT */
+#include "mr_internal.h"
+
+#include <gmodule.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct entry {
+    struct mr_job job;
+    char *path;
+    GModule *module;
+} entry;
+
+struct mr_registry {
+    GPtrArray *entries; /* entry *, sorted by name on demand */
+    /* State of the init call in progress. */
+    const char *loading_path;
+    int registrations;
+    struct mr_job pending;
+    char *pending_error;
+    int pending_status;
+};
+
+static void entry_free(gpointer p)
+{
+    entry *e = p;
+    if (e->module)
+        g_module_close(e->module);
+    g_free(e->path);
+    g_free(e);
+}
+
+mr_registry *mr_registry_new(void)
+{
+    mr_registry *reg = g_new0(mr_registry, 1);
+    reg->entries = g_ptr_array_new_with_free_func(entry_free);
+    return reg;
+}
+
+void mr_registry_free(mr_registry *reg)
+{
+    if (!reg)
+        return;
+    g_ptr_array_free(reg->entries, TRUE);
+    g_free(reg->pending_error);
+    g_free(reg);
+}
+
+void mr_strv_free(char **strv)
+{
+    g_strfreev(strv);
+}
+
+static entry *lookup(const mr_registry *reg, const char *name)
+{
+    for (guint i = 0; i < reg->entries->len; i++) {
+        entry *e = g_ptr_array_index(reg->entries, i);
+        if (strcmp(e->job.name, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static int valid_name(const char *name)
+{
+    if (!name || !*name)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '_')
+            return 0;
+    return 1;
+}
+
+int mr_job_register_v(mr_registry *reg, const struct mr_job *job,
+                      uint32_t abi, size_t size)
+{
+    int rc = MR_OK;
+    reg->registrations++;
+    if (reg->registrations > 1) {
+        rc = MR_EINVAL;
+        g_free(reg->pending_error);
+        reg->pending_error = g_strdup("the job registers more than once");
+        goto out;
+    }
+    if (abi >> 16 != MR_ABI_MAJOR || (abi & 0xffff) > MR_ABI_MINOR) {
+        rc = MR_EABI;
+        reg->pending_error = g_strdup_printf(
+            "built for plugin ABI %u.%u, but this mr-run speaks %u.%u "
+            "(rebuild the job against this version of mr)",
+            abi >> 16, abi & 0xffff, MR_ABI_MAJOR, MR_ABI_MINOR);
+        goto out;
+    }
+    if (!job || size < offsetof(struct mr_job, map) + sizeof job->map) {
+        rc = MR_EABI;
+        reg->pending_error = g_strdup_printf(
+            "job descriptor of %zu bytes is too small", size);
+        goto out;
+    }
+    memset(&reg->pending, 0, sizeof reg->pending);
+    memcpy(&reg->pending, job,
+           size < sizeof reg->pending ? size : sizeof reg->pending);
+    const struct mr_job *j = &reg->pending;
+    const char *clash = NULL;
+    if (!valid_name(j->name)) {
+        rc = MR_EINVAL;
+        reg->pending_error = g_strdup("the job has no valid name "
+                                      "(letters, digits and _ only)");
+    } else if (j->split && !j->map) {
+        rc = MR_EINVAL;
+        reg->pending_error = g_strdup_printf("job '%s' has split but no map",
+                                             j->name);
+    } else if (j->fold && j->value_size == 0) {
+        rc = MR_EINVAL;
+        reg->pending_error = g_strdup_printf(
+            "job '%s' has fold but value_size 0", j->name);
+    } else if (mr__opt_engine_clash(j->options, &clash)) {
+        rc = MR_EINVAL;
+        reg->pending_error = g_strdup_printf(
+            "job '%s' declares option --%s, which is an engine option",
+            j->name, clash);
+    }
+out:
+    if (rc != MR_OK && reg->pending_status == MR_OK)
+        reg->pending_status = rc;
+    return rc;
+}
+
+static char *name_from_path(const char *path)
+{
+    char *base = g_path_get_basename(path);
+    if (g_str_has_suffix(base, ".so"))
+        base[strlen(base) - 3] = '\0';
+    return base;
+}
+
+int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
+{
+    int rc = MR_OK;
+    char *name = name_from_path(path);
+    char *sym = g_strdup_printf("mr_job_%s_init", name);
+    GModule *mod = NULL;
+    *error = NULL;
+
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: no such plugin file", path);
+        goto out;
+    }
+    if (!valid_name(name)) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: '%s' is not a valid job name", path,
+                                 name);
+        goto out;
+    }
+    mod = g_module_open(path, G_MODULE_BIND_LOCAL);
+    if (!mod) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: cannot load plugin: %s", path,
+                                 g_module_error());
+        goto out;
+    }
+    gpointer fn = NULL;
+    if (!g_module_symbol(mod, sym, &fn) || !fn) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: not an mr job: it has no entry symbol "
+                                 "%s",
+                                 path, sym);
+        goto out;
+    }
+    reg->loading_path = path;
+    reg->registrations = 0;
+    reg->pending_status = MR_OK;
+    g_free(reg->pending_error);
+    reg->pending_error = NULL;
+    int init_rc = ((mr_job_init_fn *)fn)(reg);
+    if (reg->pending_status != MR_OK) {
+        rc = reg->pending_status;
+        *error = g_strdup_printf("%s: refused: %s", path,
+                                 reg->pending_error);
+    } else if (reg->registrations == 0) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: refused: %s() did not call "
+                                 "mr_job_register()",
+                                 path, sym);
+    } else if (init_rc != MR_OK) {
+        rc = init_rc;
+        *error = g_strdup_printf("%s: refused: %s() returned %d (%s)", path,
+                                 sym, init_rc, mr_strerror(init_rc));
+    } else if (strcmp(reg->pending.name, name) != 0) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: refused: the file registers job '%s'; "
+                                 "a job's file must be named after it",
+                                 path, reg->pending.name);
+    } else if (lookup(reg, name)) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: refused: job '%s' is already "
+                                 "registered from %s",
+                                 path, name, lookup(reg, name)->path);
+    }
+    if (rc != MR_OK)
+        goto out;
+    entry *e = g_new0(entry, 1);
+    e->job = reg->pending;
+    e->path = g_strdup(path);
+    e->module = mod;
+    mod = NULL;
+    g_ptr_array_add(reg->entries, e);
+out:
+    if (mod) /* refused: messages are copies, nothing points into it */
+        g_module_close(mod);
+    g_free(sym);
+    g_free(name);
+    return rc;
+}
+
+static char *exe_job_dir(void)
+{
+    char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (!exe)
+        return NULL;
+    char *bin = g_path_get_dirname(exe);
+    char *dir = g_build_filename(bin, "..", MR_JOB_DIR_REL, NULL);
+    char *canon = g_canonicalize_filename(dir, NULL);
+    g_free(exe);
+    g_free(bin);
+    g_free(dir);
+    return canon;
+}
+
+char **mr_job_dirs(void)
+{
+    GPtrArray *dirs = g_ptr_array_new();
+    const char *env = getenv("MR_JOB_PATH");
+    if (env && *env) {
+        char **parts = g_strsplit(env, ":", -1);
+        for (char **p = parts; *p; p++)
+            if (**p) /* an empty element would mean ".": never */
+                g_ptr_array_add(dirs, g_strdup(*p));
+        g_strfreev(parts);
+    }
+    char *own = exe_job_dir();
+    if (own)
+        g_ptr_array_add(dirs, own);
+    g_ptr_array_add(dirs, NULL);
+    return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+const struct mr_job *mr_registry_find(mr_registry *reg, const char *name,
+                                      char **error)
+{
+    *error = NULL;
+    entry *e = lookup(reg, name);
+    if (e)
+        return &e->job;
+    if (!valid_name(name)) {
+        *error = g_strdup_printf("'%s' is not a job name", name);
+        return NULL;
+    }
+    char **dirs = mr_job_dirs();
+    char *file = g_strconcat(name, ".so", NULL);
+    const struct mr_job *job = NULL;
+    for (char **d = dirs; *d && !job && !*error; d++) {
+        char *path = g_build_filename(*d, file, NULL);
+        if (g_file_test(path, G_FILE_TEST_EXISTS) &&
+            mr_registry_load_file(reg, path, error) == MR_OK)
+            job = &lookup(reg, name)->job;
+        g_free(path);
+    }
+    if (!job && !*error) {
+        char *where = g_strjoinv(":", dirs);
+        *error = g_strdup_printf("unknown job '%s' (searched %s)", name,
+                                 where);
+        g_free(where);
+    }
+    g_free(file);
+    g_strfreev(dirs);
+    return job;
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+    return strcmp(x->job.name, y->job.name);
+}
+
+void mr_registry_load_all(mr_registry *reg, void (*warn)(const char *msg))
+{
+    char **dirs = mr_job_dirs();
+    for (char **d = dirs; *d; d++) {
+        GDir *dir = g_dir_open(*d, 0, NULL);
+        if (!dir)
+            continue;
+        GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+        const char *n;
+        while ((n = g_dir_read_name(dir)))
+            if (g_str_has_suffix(n, ".so"))
+                g_ptr_array_add(names, g_strdup(n));
+        g_dir_close(dir);
+        g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+        for (guint i = 0; i < names->len; i++) {
+            const char *f = *(char **)&names->pdata[i];
+            char *job = name_from_path(f);
+            if (!lookup(reg, job)) {
+                char *path = g_build_filename(*d, f, NULL);
+                char *err = NULL;
+                if (mr_registry_load_file(reg, path, &err) != MR_OK && warn)
+                    warn(err);
+                g_free(err);
+                g_free(path);
+            }
+            g_free(job);
+        }
+        g_ptr_array_free(names, TRUE);
+    }
+    g_strfreev(dirs);
+    g_ptr_array_sort(reg->entries, by_name);
+}
+
+size_t mr_registry_count(const mr_registry *reg)
+{
+    return reg->entries->len;
+}
+
+const struct mr_job *mr_registry_at(const mr_registry *reg, size_t i)
+{
+    return &((entry *)g_ptr_array_index(reg->entries, i))->job;
+}
+
+const char *mr_registry_path(const mr_registry *reg,
+                             const struct mr_job *job)
+{
+    for (guint i = 0; i < reg->entries->len; i++) {
+        entry *e = g_ptr_array_index(reg->entries, i);
+        if (&e->job == job)
+            return e->path;
+    }
+    return NULL;
+}

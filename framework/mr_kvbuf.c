@@ -1,0 +1,71 @@
+/* mr_kvbuf.c -- append-only runs of serialised key/value records.
+ *
+ * Pairs are packed back to back into one growing arena per run
+ * ([u32 klen][u32 vlen][u32 task][key][value], see mr_internal.h), so an
+ * emit costs a memcpy, never a malloc, and a run is already the wire
+ * format of the shuffle. Growth doubles, so appends are amortised O(1) and
+ * a run wastes at most half its capacity.
+ */
+/* SPDX-License-Identifier: MIT */
+#include "mr_internal.h"
+
+void mr__kvbuf_init(mr_kvbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void mr__kvbuf_fini(mr_kvbuf *b)
+{
+    g_free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void mr__kvbuf_clear(mr_kvbuf *b)
+{
+    b->len = 0;
+    b->nrec = 0;
+}
+
+void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra)
+{
+    if (b->cap - b->len >= extra)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < extra)
+        cap *= 2;
+    b->data = g_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void mr__kvbuf_append(mr_kvbuf *b, mr_bytes key, mr_bytes value,
+                      uint32_t task)
+{
+    size_t n = MR_REC_HDR + key.len + value.len;
+    mr__kvbuf_reserve(b, n);
+    unsigned char *p = b->data + b->len;
+    uint32_t hdr[3] = {(uint32_t)key.len, (uint32_t)value.len, task};
+    memcpy(p, hdr, sizeof hdr);
+    if (key.len)
+        memcpy(p + MR_REC_HDR, key.ptr, key.len);
+    if (value.len)
+        memcpy(p + MR_REC_HDR + key.len, value.ptr, value.len);
+    b->len += n;
+    b->nrec++;
+}
+
+void mr__kvbuf_append_raw(mr_kvbuf *b, const void *p, size_t n, size_t nrec)
+{
+    if (n == 0)
+        return;
+    mr__kvbuf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->nrec += nrec;
+}
+
+void mr__kvbuf_move(mr_kvbuf *dst, mr_kvbuf *src)
+{
+    mr__kvbuf_fini(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}

@@ -1,0 +1,163 @@
+/* mr_run.c -- main() of mr-run: parse, load the job, run it, exit status.
+ *
+ *   mpirun -np N mr-run [--plugin FILE.so]... JOB [options] [inputs]
+ *   mr-run --list | --help | --version
+ *
+ * Every rank parses the same argv and loads the same module, so option and
+ * loading errors are found by every rank without communication; only rank
+ * 0 prints them. Exit status: 0 success, 1 a failed run, 2 a usage error
+ * (unknown job, unknown option, bad option value). Started without mpirun,
+ * mr-run is a singleton MPI process: one rank.
+ */
+/* SPDX-License-Identifier: MIT */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mr/mr.h"
+
+static int rank;
+
+static void say(FILE *f, const char *fmt, const char *arg)
+{
+    if (rank == 0) {
+        fprintf(f, fmt, arg);
+        fflush(f);
+    }
+}
+
+static void warn_load(const char *msg)
+{
+    say(stderr, "mr-run: warning: %s\n", msg);
+}
+
+static void list_jobs(mr_registry *reg, FILE *f)
+{
+    mr_registry_load_all(reg, warn_load);
+    if (rank != 0)
+        return;
+    fprintf(f, "jobs:\n");
+    for (size_t i = 0; i < mr_registry_count(reg); i++) {
+        const struct mr_job *j = mr_registry_at(reg, i);
+        fprintf(f, "  %-14s %s\n", j->name, j->summary ? j->summary : "");
+    }
+    char **dirs = mr_job_dirs();
+    fprintf(f, "searched:");
+    for (char **d = dirs; *d; d++)
+        fprintf(f, " %s", *d);
+    fprintf(f, "\n");
+    mr_strv_free(dirs);
+}
+
+static void usage(void)
+{
+    say(stdout, "%s",
+        "usage: mpirun -np N mr-run [--plugin FILE.so] JOB [options] "
+        "[inputs]\n"
+        "       mr-run --list        list the jobs and what they do\n"
+        "       mr-run JOB --help    a job's options and the engine's\n"
+        "Jobs are found in $MR_JOB_PATH and in the installation's job "
+        "folder.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 0, status;
+    char *error = NULL;
+    mr_registry *reg = NULL;
+    mr_optset *opts = NULL;
+    const struct mr_job *job = NULL;
+    const char *plugin_job = NULL;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    mr_signals_install();
+    reg = mr_registry_new();
+
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--plugin") == 0 && i + 1 < argc) {
+            status = mr_registry_load_file(reg, argv[++i], &error);
+            if (status != MR_OK) {
+                say(stderr, "mr-run: %s\n", error);
+                rc = 2;
+                goto out;
+            }
+            plugin_job = mr_registry_at(reg, mr_registry_count(reg) - 1)->name;
+        } else if (strncmp(argv[i], "--plugin=", 9) == 0) {
+            status = mr_registry_load_file(reg, argv[i] + 9, &error);
+            if (status != MR_OK) {
+                say(stderr, "mr-run: %s\n", error);
+                rc = 2;
+                goto out;
+            }
+            plugin_job = mr_registry_at(reg, mr_registry_count(reg) - 1)->name;
+        } else {
+            break;
+        }
+    }
+    if (i < argc && strcmp(argv[i], "--list") == 0) {
+        list_jobs(reg, stdout);
+        goto out;
+    }
+    if (i < argc && strcmp(argv[i], "--version") == 0) {
+        say(stdout, "mr-run %s\n", MR_VERSION);
+        goto out;
+    }
+    if (i >= argc || strcmp(argv[i], "--help") == 0 ||
+        strcmp(argv[i], "-h") == 0) {
+        if (!plugin_job) {
+            usage();
+            rc = i >= argc ? 2 : 0;
+            goto out;
+        }
+    }
+    /* With one --plugin, the job name may be left out. */
+    if (i < argc && (!plugin_job || strcmp(argv[i], plugin_job) == 0))
+        job = mr_registry_find(reg, argv[i++], &error);
+    else
+        job = mr_registry_find(reg, plugin_job, &error);
+    if (!job) {
+        say(stderr, "mr-run: %s\n", error);
+        list_jobs(reg, stderr);
+        rc = 2;
+        goto out;
+    }
+
+    mr_config cfg;
+    status = mr_config_parse(job, argc - i, argv + i, &cfg, &opts, &error);
+    if (status != MR_OK || cfg.help) {
+        char *text = mr_usage(job);
+        if (status != MR_OK) {
+            say(stderr, "mr-run %s: ", job->name);
+            say(stderr, "%s\n", error);
+            say(stderr, "%s", text);
+            rc = 2;
+        } else {
+            say(stdout, "%s", text);
+        }
+        free(text);
+        goto out;
+    }
+
+    status = mr_engine_run(job, &cfg, opts, MPI_COMM_WORLD, &error);
+    if (status != MR_OK) {
+        if (error) {
+            say(stderr, "mr-run %s: error: ", job->name);
+            say(stderr, "%s\n", error);
+        }
+        if (status == MR_EUSAGE) {
+            say(stderr, "(see: mr-run %s --help)\n", job->name);
+            rc = 2;
+        } else {
+            rc = 1;
+        }
+    }
+out:
+    free(error);
+    mr_optset_free(opts);
+    MPI_Finalize();
+    mr_registry_free(reg); /* after MPI: modules may hold MPI state */
+    return rc;
+}

@@ -1,0 +1,69 @@
+# tests/lib.sh -- helpers for the shell tests run by ctest (source it).
+#
+# ctest sets MR_RUN (build/bin/mr-run), MR_MPIRUN (tools/mr-mpirun),
+# MR_SOURCE_DIR, MR_BUILD_DIR and MR_JOB_PATH. Each test gets a fresh
+# temporary folder $T, removed on exit. Tests print "ok - ..." / "not ok -
+# ..." lines and end with mr_done, which exits non-zero if anything failed.
+set -u
+: "${MR_RUN:?run me through ctest}" "${MR_MPIRUN:?}" "${MR_SOURCE_DIR:?}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/mrtest.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+mr_failed=0
+mr_passed=0
+
+ok()     { mr_passed=$((mr_passed + 1)); echo "ok - $*"; }
+not_ok() { mr_failed=$((mr_failed + 1)); echo "not ok - $*"; }
+check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+# run NP ARGS...: mr-run under mpirun with NP ranks; stdout to $T/out,
+# stderr to $T/err, exit status in $rc. Bounded by `timeout`, so a hang
+# shows up as rc 124.
+run() {
+    local np=$1; shift
+    rc=0
+    timeout -k 5 "${MR_TIMEOUT:-120}" "$MR_MPIRUN" "$np" "$MR_RUN" "$@" \
+        >"$T/out" 2>"$T/err" || rc=$?
+}
+
+# expect_fail RC PATTERN WHAT NP ARGS...: the run exits with RC and its
+# stderr matches the extended regex PATTERN.
+expect_fail() {
+    local want=$1 pat=$2 what=$3; shift 3
+    run "$@"
+    if [ "$rc" = "$want" ] && grep -Eq -- "$pat" "$T/err"; then
+        ok "$what"
+    else
+        not_ok "$what (exit $rc, want $want; stderr:)"; sed 's/^/#   /' "$T/err" | head -20
+    fi
+}
+
+# same_output NAME "NPS" "SCHEDULES" ARGS...: runs mr-run at every rank
+# count and schedule; stdout (and the file named by $OUTFILE if set) must be
+# byte-identical to the first run's.
+same_output() {
+    local name=$1 nps=$2 scheds=$3; shift 3
+    local first="" np s
+    for np in $nps; do
+        for s in $scheds; do
+            run "$np" "$@" --schedule "$s"
+            if [ "$rc" != 0 ]; then
+                not_ok "$name: np $np schedule $s exit $rc"; sed 's/^/#   /' "$T/err" | head -20
+                continue
+            fi
+            [ -n "${OUTFILE:-}" ] && cat "$OUTFILE" >>"$T/out"
+            if [ -z "$first" ]; then
+                first="np $np $s"; cp "$T/out" "$T/first"
+            elif cmp -s "$T/first" "$T/out"; then
+                ok "$name: np $np $s same as $first"
+            else
+                not_ok "$name: np $np $s differs from $first"
+                diff "$T/first" "$T/out" | head -10 | sed 's/^/#   /'
+            fi
+        done
+    done
+}
+
+mr_done() {
+    echo "$mr_passed passed, $mr_failed failed"
+    [ "$mr_failed" = 0 ]
+}
