@@ -12,7 +12,7 @@
  * mr_job_register() exactly once. The ABI rule (GStreamer's): same major,
  * job minor <= host minor. The descriptor is copied into a zeroed
  * host-sized struct, so fields appended after the job was built read as
- * NULL. Modules stay open until the registry is freed.
+ * NULL. Accepted modules stay loaded for the life of the process.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -218,6 +218,10 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
     entry *e = g_new0(entry, 1);
     e->job = reg->pending;
     e->path = g_strdup(path);
+    /* Job modules are never unloaded (as Python never unloads extension
+     * modules): code that outlives its module is a crash, and leak reports
+     * from sanitizers can only name frames of modules still mapped. */
+    g_module_make_resident(mod);
     e->module = mod;
     mod = NULL;
     g_ptr_array_add(reg->entries, e);

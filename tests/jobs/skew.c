@@ -21,7 +21,7 @@
 #include <stdlib.h>
 
 typedef struct skew {
-    long keys, tasks, pairs, seed;
+    long keys, tasks, pairs, seed, value_bytes;
     int fail_rank, crash_rank;
     char fail_phase[16], crash_phase[16];
 } skew;
@@ -68,9 +68,11 @@ static int skew_setup(mr_ctx *ctx)
     s->tasks = mr_opt_int(ctx, "tasks");
     s->pairs = mr_opt_int(ctx, "pairs");
     s->seed = mr_opt_int(ctx, "seed");
-    if (s->keys < 1 || s->tasks < 0 || s->pairs < 0)
+    s->value_bytes = mr_opt_int(ctx, "value-bytes");
+    if (s->keys < 1 || s->tasks < 0 || s->pairs < 0 || s->value_bytes < 0 ||
+        s->value_bytes > 4096)
         return mr_error(ctx, MR_EUSAGE, "--keys must be >= 1, --tasks and "
-                        "--pairs >= 0");
+                        "--pairs >= 0, --value-bytes 0..4096");
     int rc = parse_at(ctx, "fail", &s->fail_rank, s->fail_phase);
     if (rc == MR_OK)
         rc = parse_at(ctx, "crash", &s->crash_rank, s->crash_phase);
@@ -98,10 +100,14 @@ static int skew_map(mr_ctx *ctx, mr_bytes task)
     for (long i = 0; i < s->pairs; i++) {
         double u = (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
         long k = (long)(u * u * u * (double)s->keys);
-        char key[32], val[32];
+        char key[32], val[4096 + 32];
         int kl = snprintf(key, sizeof key, "k%07ld", k);
 #if defined(SKEW_GENERAL)
         int vl = snprintf(val, sizeof val, "%u:%ld", id, i);
+        if (vl < s->value_bytes) { /* padding, for shuffle benchmarks */
+            memset(val + vl, '.', (size_t)(s->value_bytes - vl));
+            vl = (int)s->value_bytes;
+        }
         int rc = mr_emit(ctx, mr_mem(key, (size_t)kl), mr_mem(val, (size_t)vl));
 #else
         uint64_t one = 1;
@@ -190,6 +196,7 @@ static const mr_option skew_options[] = {
     {"tasks", MR_OPT_INT, "64", "map tasks"},
     {"pairs", MR_OPT_INT, "2000", "pairs emitted per task"},
     {"seed", MR_OPT_INT, "1", "random seed"},
+    {"value-bytes", MR_OPT_INT, "0", "pad values to this size (skew only)"},
     {"fail", MR_OPT_STRING, NULL, "RANK:PHASE: fail there on purpose"},
     {"crash", MR_OPT_STRING, NULL, "RANK:PHASE: abort() there"},
     {NULL, 0, NULL, NULL},
