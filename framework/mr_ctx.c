@@ -39,6 +39,7 @@ mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
     if (job->fold)
         mr__fold_init(&ctx->fold, job->value_size, job->fold);
     ctx->task_recs = g_array_new(FALSE, FALSE, sizeof(mr_task_rec));
+    ctx->spans = g_array_new(FALSE, FALSE, sizeof(mr_span));
     return ctx;
 }
 
@@ -56,6 +57,7 @@ void mr__ctx_free(mr_ctx *ctx)
     if (ctx->job.fold)
         mr__fold_fini(&ctx->fold);
     g_array_free(ctx->task_recs, TRUE);
+    g_array_free(ctx->spans, TRUE);
     g_free(ctx->errmsg);
     g_free(ctx);
 }
@@ -75,9 +77,9 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
                         "limit of %zu",
                         key.len > value.len ? key.len : value.len,
                         MR_MAX_ITEM - 1);
-    ctx->pairs_emitted++;
     switch (ctx->emit_mode) {
     case MR_EMIT_FOLD:
+        ctx->pairs_emitted++;
         if (value.len != ctx->job.value_size)
             return mr_error(ctx, MR_EINVAL,
                             "mr_emit: value of %zu bytes, but the job "
@@ -86,6 +88,8 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
         mr__fold_add(&ctx->fold, key, value.ptr);
         return MR_OK;
     case MR_EMIT_PART: {
+        if (ctx->phase != MR_PH_COMBINE)
+            ctx->pairs_emitted++;
         uint32_t d = ctx->job.partition
                          ? ctx->job.partition(key, (uint32_t)ctx->nranks)
                          : mr__partition_default(key, (uint32_t)ctx->nranks);
@@ -98,6 +102,7 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
         return MR_OK;
     }
     case MR_EMIT_OUT:
+        ctx->pairs_out++;
         mr__kvbuf_append(&ctx->out, key, value, 0);
         return MR_OK;
     case MR_EMIT_NONE:

@@ -35,7 +35,9 @@ static int agree(mr_ctx *ctx, int rc, char **error)
                           ? " (the batch scheduler's warning)"
                           : "");
     int worst = rc;
+    double t = mr__now(ctx);
     MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ctx->comm);
+    mr__span_add(ctx, MR_SPAN_WAIT, t, mr__now(ctx), 0);
     if (worst == MR_OK)
         return MR_OK;
 
@@ -85,16 +87,20 @@ static int agree(mr_ctx *ctx, int rc, char **error)
     return worst;
 }
 
+static double phase_start;
+
 static void enter(mr_ctx *ctx, mr_phase ph, mr_emit_mode mode)
 {
     ctx->phase = ph;
     ctx->emit_mode = mode;
-    ctx->phase_time[ph] -= mr__now(ctx);
+    phase_start = mr__now(ctx);
 }
 
 static void leave(mr_ctx *ctx)
 {
-    ctx->phase_time[ctx->phase] += mr__now(ctx);
+    double t = mr__now(ctx);
+    ctx->phase_time[ctx->phase] += t - phase_start;
+    mr__span_add(ctx, MR_SPAN_PHASE, phase_start, t, 0);
     ctx->emit_mode = MR_EMIT_NONE;
 }
 
@@ -106,7 +112,13 @@ static mr_emit_mode map_mode(const mr_ctx *ctx)
 static int phase_setup(mr_ctx *ctx)
 {
     enter(ctx, MR_PH_SETUP, map_mode(ctx));
-    int rc = ctx->job.setup ? ctx->job.setup(ctx) : MR_OK;
+    int rc = MR_OK;
+    if (ctx->cfg->stats_json)
+        rc = mr_out_check(ctx, ctx->cfg->stats_json);
+    if (rc == MR_OK && ctx->cfg->trace)
+        rc = mr_out_check(ctx, ctx->cfg->trace);
+    if (rc == MR_OK && ctx->job.setup)
+        rc = ctx->job.setup(ctx);
     leave(ctx);
     return rc;
 }
@@ -161,21 +173,38 @@ static int run_task(mr_ctx *ctx, size_t t)
     return rc;
 }
 
+typedef struct idle_arg {
+    mr_progress *progress;
+    mr_ctx *ctx;
+} idle_arg;
+
+static void master_idle(void *p)
+{
+    idle_arg *a = p;
+    mr__progress_tick(a->progress, a->ctx, 0);
+}
+
 static int phase_map(mr_ctx *ctx)
 {
     enter(ctx, MR_PH_MAP, map_mode(ctx));
     int rc = ctx->status;
     mr_sched *s = mr__sched_new(ctx->cfg->schedule, ctx->ntasks, ctx->comm);
+    mr_progress *pg = mr__progress_new(ctx);
+    idle_arg ia = {pg, ctx};
+    mr__sched_set_idle(s, master_idle, &ia);
+    uint64_t done = 0;
     size_t first, count;
     while (mr__sched_next(s, rc, &first, &count)) {
         for (size_t t = first; t < first + count && rc == MR_OK; t++) {
             rc = run_task(ctx, t);
+            mr__progress_tick(pg, ctx, ++done);
             if (rc == MR_OK && mr__signal_pending())
                 rc = mr_error(ctx, MR_ESTOP, "stopped by signal %d",
                               mr__signal_pending());
         }
     }
     mr__sched_free(s);
+    mr__progress_free(pg, ctx, done);
     leave(ctx);
     return rc;
 }
@@ -263,6 +292,7 @@ static int reduce_fold(mr_ctx *ctx)
             rc = ctx->job.reduce(ctx, key, &v);
         } else {
             mr__kvbuf_append(&ctx->out, key, val, 0);
+            ctx->pairs_out++;
         }
     }
     mr__fold_fini(&ctx->fold);
@@ -327,8 +357,12 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
         job->teardown(ctx);
     if (rc != MR_OK)
         mr__out_abandon();
-    if (rc == MR_OK && cfg->stats)
-        mr__stats_report(ctx);
+    if (rc == MR_OK) {
+        int src = mr__stats_report(ctx);
+        if (src != MR_OK && ctx->rank == 0 && !*error)
+            *error = g_strdup(ctx->errmsg);
+        rc = src;
+    }
     mr__ctx_free(ctx);
     return rc;
 }

@@ -144,6 +144,22 @@ typedef struct mr_task_rec {
     double start, end, weight;
 } mr_task_rec;
 
+/* A span of time on a rank's timeline (--trace, --stats-json). */
+typedef enum mr_span_kind {
+    MR_SPAN_PHASE, /* arg: the phase */
+    MR_SPAN_ROUND, /* a shuffle round; arg: bytes sent */
+    MR_SPAN_WAIT,  /* waiting for the other ranks at a phase's end */
+} mr_span_kind;
+
+typedef struct mr_span {
+    int kind;
+    int phase;
+    double start, end;
+    uint64_t arg;
+} mr_span;
+
+typedef struct mr_progress mr_progress;
+
 struct mr_ctx {
     MPI_Comm comm;
     int rank, nranks;
@@ -174,9 +190,10 @@ struct mr_ctx {
     double t0;
     double phase_time[MR_PH_COUNT];
     uint64_t bytes_in, total_bytes;
-    uint64_t pairs_emitted, shuffle_sent, shuffle_recv;
+    uint64_t pairs_emitted, pairs_out, shuffle_sent, shuffle_recv;
     int shuffle_rounds;
     GArray *task_recs; /* mr_task_rec */
+    GArray *spans;     /* mr_span */
 };
 
 mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
@@ -194,6 +211,8 @@ int mr__opt_engine_clash(const mr_option *table, const char **name);
 typedef struct mr_sched mr_sched;
 /* Collective over ctx->comm. */
 mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm);
+/* Called by rank 0 while it serves under `master` (progress reports). */
+void mr__sched_set_idle(mr_sched *s, void (*idle)(void *arg), void *arg);
 /* The next range of tasks for this rank: returns 1 and [*first, *first +
  * *count), or 0 when there is no more work for it. `status` is this rank's
  * status so far: a failing rank tells the others to stop handing out work. */
@@ -224,7 +243,17 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
 void mr__out_abandon(void);
 
 /* ---------------- mr_stats.c ---------------- */
-void mr__stats_report(mr_ctx *ctx);
+void mr__span_add(mr_ctx *ctx, mr_span_kind kind, double start, double end,
+                  uint64_t arg);
+/* Collective: --stats table, --stats-json and --trace files (rank 0). */
+int mr__stats_report(mr_ctx *ctx);
+
+/* ---------------- mr_progress.c ---------------- */
+/* Collective. */
+mr_progress *mr__progress_new(mr_ctx *ctx);
+void mr__progress_tick(mr_progress *p, mr_ctx *ctx, uint64_t done);
+/* Collective. */
+void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done);
 
 /* ---------------- mr_signal.c ---------------- */
 int mr__signal_pending(void);

@@ -32,6 +32,7 @@ struct mr_optset {
     size_t n;
     optval *vals;
     GPtrArray *args; /* positional, NULL-terminated */
+    mr_optset *engine; /* the engine's values (cfg points into them) */
 };
 
 static const mr_option engine_options[] = {
@@ -40,6 +41,10 @@ static const mr_option engine_options[] = {
     {"shuffle-round", MR_OPT_INT, "64M",
      "bytes each rank sends per shuffle round (k/M/G suffixes)"},
     {"stats", MR_OPT_FLAG, NULL, "print a table of phase times at the end"},
+    {"stats-json", MR_OPT_STRING, NULL,
+     "write the run's phase, rank and task statistics as JSON"},
+    {"trace", MR_OPT_STRING, NULL,
+     "write a timeline of every rank (Chrome trace format, for Perfetto)"},
     {"quiet", MR_OPT_FLAG, NULL, "no progress reports"},
     {"help", MR_OPT_FLAG, NULL, "print this help and exit"},
     {NULL, 0, NULL, NULL},
@@ -146,6 +151,7 @@ void mr_optset_free(mr_optset *s)
         return;
     for (size_t i = 0; i < s->n; i++)
         g_free(s->vals[i].s);
+    mr_optset_free(s->engine);
     g_free(s->vals);
     g_ptr_array_free(s->args, TRUE);
     g_free(s);
@@ -233,6 +239,8 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
     cfg->help = es->vals[find(es, "help", 4)].flag;
     cfg->quiet = es->vals[find(es, "quiet", 5)].flag;
     cfg->stats = es->vals[find(es, "stats", 5)].flag;
+    cfg->stats_json = es->vals[find(es, "stats-json", 10)].s;
+    cfg->trace = es->vals[find(es, "trace", 5)].s;
     cfg->shuffle_round = es->vals[find(es, "shuffle-round", 13)].i;
     const char *sched = es->vals[find(es, "schedule", 8)].s;
     if (mr__sched_parse(sched, &cfg->schedule) != MR_OK) {
@@ -250,11 +258,13 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
         goto out;
     }
 out:
-    mr_optset_free(es);
-    if (rc == MR_OK)
+    if (rc == MR_OK) {
+        js->engine = es;
         *out = js;
-    else
+    } else {
+        mr_optset_free(es);
         mr_optset_free(js);
+    }
     return rc;
 }
 

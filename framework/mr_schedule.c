@@ -38,7 +38,15 @@ struct mr_sched {
     /* master, rank 0 */
     int workers_left;
     int failed;
+    void (*idle)(void *arg);
+    void *idle_arg;
 };
+
+void mr__sched_set_idle(mr_sched *s, void (*idle)(void *arg), void *arg)
+{
+    s->idle = idle;
+    s->idle_arg = arg;
+}
 
 int mr__sched_parse(const char *name, mr_schedule *out)
 {
@@ -145,6 +153,8 @@ static void serve(mr_sched *s)
                   &rq);
         g_array_append_val(reqs, rq);
         g_array_append_val(bufs, grant);
+        if (s->idle)
+            s->idle(s->idle_arg);
     }
     MPI_Waitall((int)reqs->len, (MPI_Request *)reqs->data,
                 MPI_STATUSES_IGNORE);

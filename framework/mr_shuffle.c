@@ -63,6 +63,7 @@ int mr__shuffle_run(mr_ctx *ctx)
 
     for (;;) {
         int more = 0;
+        double t0 = mr__now(ctx);
         mr__kvbuf_clear(&stage);
         for (int d = 0; d < P; d++) {
             mr_kvbuf *b = &ctx->parts[d];
@@ -103,6 +104,7 @@ int mr__shuffle_run(mr_ctx *ctx)
         ctx->shuffle_recv += (uint64_t)total;
         ctx->shuffle_rounds++;
         MPI_Allreduce(MPI_IN_PLACE, &more, 1, MPI_INT, MPI_LOR, ctx->comm);
+        mr__span_add(ctx, MR_SPAN_ROUND, t0, mr__now(ctx), stage.len);
         if (!more)
             break;
     }

@@ -1,46 +1,184 @@
-/* mr_stats.c -- phase timers, per-task records and the --stats table.
+/* mr_stats.c -- phase and task timers, gathered: --stats, --stats-json.
  *
- * Every rank times each phase and each map task on a clock aligned at the
- * start of the run (mr_engine.c). --stats gathers them on rank 0 and
- * prints, per phase, the min / mean / max over ranks, the pairs and bytes
- * moved, and the imbalance of the map phase: max / mean of the ranks' busy
- * time (the sum of their task times). The gathers happen after the run's
- * output, so they never delay it.
+ * Every rank times each phase, each map task, each shuffle round and each
+ * wait at a phase's end, on a clock aligned at the start of the run
+ * (mr_engine.c takes t0 right after a barrier). After the output phase,
+ * and only if asked, rank 0 gathers them (a fixed record per rank, then
+ * the task and span arrays with MPI_Gatherv) and prints the --stats table,
+ * writes the --stats-json file and the --trace timeline (mr_trace.c).
+ * Nothing is gathered when none of them was asked for, so a plain run pays
+ * only for the clock reads.
+ *
+ * Busy time is the sum of a rank's task times; idle is the rest of its map
+ * phase (waiting for work, or for the others to finish). The imbalance
+ * ratio is max over ranks of busy / mean busy: 1.0 is perfect.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_stats.h"
 
 #include <stdio.h>
 
-enum { NV = MR_PH_COUNT + 5 };
-
-void mr__stats_report(mr_ctx *ctx)
+void mr__span_add(mr_ctx *ctx, mr_span_kind kind, double start, double end,
+                  uint64_t arg)
 {
-    double mine[NV] = {0};
-    for (int p = 0; p < MR_PH_COUNT; p++)
-        mine[p] = ctx->phase_time[p];
-    double busy = 0;
+    mr_span s = {.kind = kind, .phase = ctx->phase, .start = start,
+                 .end = end, .arg = arg};
+    g_array_append_val(ctx->spans, s);
+}
+
+void mr__task_describe(const mr_ctx *ctx, uint32_t task, char *buf,
+                       size_t n)
+{
+    mr_rec r;
+    mr__rec_read(ctx->tasks.data + ctx->task_offs[task], &r);
+    /* Descriptors are the job's bytes: show their printable runs (paths,
+     * names), joined by a space, which is what a person wants to see. */
+    size_t o = 0;
+    int gap = 0;
+    const unsigned char *p = r.key.ptr;
+    for (size_t i = 0; i < r.key.len && o + 2 < n; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
+            if (gap && o > 0)
+                buf[o++] = ' ';
+            buf[o++] = (char)p[i];
+            gap = 0;
+        } else {
+            gap = 1;
+        }
+    }
+    buf[o] = '\0';
+}
+
+/* Gathers every rank's numbers (and, if `detail`, tasks and spans) on
+ * rank 0. Collective. */
+static mr_run_stats *gather(mr_ctx *ctx, int detail)
+{
+    mr_rank_stats mine;
+    memset(&mine, 0, sizeof mine);
+    g_strlcpy(mine.host, ctx->host, sizeof mine.host);
+    memcpy(mine.phase, ctx->phase_time, sizeof mine.phase);
     for (guint i = 0; i < ctx->task_recs->len; i++) {
         mr_task_rec *t = &g_array_index(ctx->task_recs, mr_task_rec, i);
-        busy += t->end - t->start;
+        mine.busy += t->end - t->start;
     }
-    mine[MR_PH_COUNT] = busy;
-    mine[MR_PH_COUNT + 1] = (double)ctx->task_recs->len;
-    mine[MR_PH_COUNT + 2] = (double)ctx->pairs_emitted;
-    mine[MR_PH_COUNT + 3] = (double)ctx->shuffle_sent;
-    mine[MR_PH_COUNT + 4] = (double)ctx->shuffle_rounds;
-    double *all = ctx->rank == 0 ? g_new(double, (size_t)NV * ctx->nranks)
-                                 : NULL;
-    MPI_Gather(mine, NV, MPI_DOUBLE, all, NV, MPI_DOUBLE, 0, ctx->comm);
-    if (ctx->rank != 0)
+    mine.ntasks = ctx->task_recs->len;
+    mine.nspans = ctx->spans->len;
+    mine.bytes_in = ctx->bytes_in;
+    mine.pairs = ctx->pairs_emitted;
+    mine.pairs_out = ctx->pairs_out;
+    mine.shuffle_sent = ctx->shuffle_sent;
+    mine.shuffle_recv = ctx->shuffle_recv;
+    mine.rounds = (uint64_t)ctx->shuffle_rounds;
+
+    int P = ctx->nranks, root = ctx->rank == 0;
+    mr_run_stats *st = root ? g_new0(mr_run_stats, 1) : NULL;
+    if (root) {
+        st->nranks = P;
+        st->ranks = g_new0(mr_rank_stats, P);
+        st->seconds = mr__now(ctx);
+    }
+    MPI_Gather(&mine, sizeof mine, MPI_BYTE, root ? st->ranks : NULL,
+               sizeof mine, MPI_BYTE, 0, ctx->comm);
+    if (!detail)
+        return st;
+
+    /* Tasks, then spans: byte counts per rank, then one Gatherv each. */
+    int *cnt = root ? g_new(int, P) : NULL, *dsp = root ? g_new(int, P) : NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t esz = pass == 0 ? sizeof(mr_task_rec) : sizeof(mr_span);
+        GArray *a = pass == 0 ? ctx->task_recs : ctx->spans;
+        size_t total = 0;
+        if (root)
+            for (int r = 0; r < P; r++) {
+                uint64_t n = pass == 0 ? st->ranks[r].ntasks
+                                       : st->ranks[r].nspans;
+                g_assert(n * esz < INT_MAX && total < INT_MAX);
+                cnt[r] = (int)(n * esz);
+                dsp[r] = (int)total;
+                total += n * esz;
+            }
+        void *buf = root ? g_malloc(total ? total : 1) : NULL;
+        MPI_Gatherv(a->data, (int)(a->len * esz), MPI_BYTE, buf, cnt, dsp,
+                    MPI_BYTE, 0, ctx->comm);
+        if (root && pass == 0) {
+            st->tasks = buf;
+            st->ntasks = total / esz;
+        } else if (root) {
+            st->spans = buf;
+            st->nspans = total / esz;
+        }
+    }
+    g_free(cnt);
+    g_free(dsp);
+    return st;
+}
+
+static void stats_free(mr_run_stats *st)
+{
+    if (!st)
         return;
-    int P = ctx->nranks;
+    g_free(st->ranks);
+    g_free(st->tasks);
+    g_free(st->spans);
+    g_free(st);
+}
+
+static double imbalance(const mr_run_stats *st)
+{
+    double mx = 0, sum = 0;
+    for (int r = 0; r < st->nranks; r++) {
+        mx = st->ranks[r].busy > mx ? st->ranks[r].busy : mx;
+        sum += st->ranks[r].busy;
+    }
+    return sum > 0 ? mx / (sum / st->nranks) : 1.0;
+}
+
+static int by_duration_desc(const void *a, const void *b)
+{
+    const mr_task_rec *x = a, *y = b;
+    double dx = x->end - x->start, dy = y->end - y->start;
+    if (dx != dy)
+        return dx < dy ? 1 : -1;
+    return (x->task > y->task) - (x->task < y->task);
+}
+
+/* Rank 0: the tasks sorted slowest first (a copy). */
+static mr_task_rec *slowest(const mr_run_stats *st)
+{
+    mr_task_rec *s = g_memdup2(st->tasks, st->ntasks * sizeof *s + 1);
+    qsort(s, st->ntasks, sizeof *s, by_duration_desc);
+    return s;
+}
+
+static void sum_ranks(const mr_run_stats *st, mr_rank_stats *tot)
+{
+    memset(tot, 0, sizeof *tot);
+    for (int r = 0; r < st->nranks; r++) {
+        const mr_rank_stats *x = &st->ranks[r];
+        tot->bytes_in += x->bytes_in;
+        tot->pairs += x->pairs;
+        tot->pairs_out += x->pairs_out;
+        tot->shuffle_sent += x->shuffle_sent;
+        tot->ntasks += x->ntasks;
+        tot->rounds = x->rounds > tot->rounds ? x->rounds : tot->rounds;
+    }
+}
+
+static void print_table(mr_ctx *ctx, const mr_run_stats *st)
+{
+    int P = st->nranks;
+    mr_rank_stats tot;
+    sum_ranks(st, &tot);
+    fprintf(stderr, "mr: %s on %d rank%s, schedule %s, %.3f s\n",
+            ctx->job.name, P, P == 1 ? "" : "s",
+            mr__sched_name(ctx->cfg->schedule), st->seconds);
     fprintf(stderr, "mr: %-8s %10s %10s %10s\n", "phase", "min s", "mean s",
             "max s");
     for (int p = 0; p <= MR_PH_COUNT; p++) {
         double mn = 1e300, mx = 0, sum = 0;
         for (int r = 0; r < P; r++) {
-            double v = all[(size_t)r * NV + p];
+            double v = p < MR_PH_COUNT ? st->ranks[r].phase[p]
+                                       : st->ranks[r].busy;
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
             sum += v;
@@ -49,19 +187,129 @@ void mr__stats_report(mr_ctx *ctx)
                 p < MR_PH_COUNT ? mr__phase_names[p] : "busy", mn, sum / P,
                 mx);
     }
-    double bmax = 0, bsum = 0, tasks = 0, pairs = 0, sent = 0;
-    for (int r = 0; r < P; r++) {
-        const double *v = all + (size_t)r * NV;
-        bmax = v[MR_PH_COUNT] > bmax ? v[MR_PH_COUNT] : bmax;
-        bsum += v[MR_PH_COUNT];
-        tasks += v[MR_PH_COUNT + 1];
-        pairs += v[MR_PH_COUNT + 2];
-        sent += v[MR_PH_COUNT + 3];
-    }
     fprintf(stderr,
-            "mr: %d ranks, %.0f tasks, %.0f pairs emitted, %.0f shuffle "
-            "bytes in %.0f rounds, map imbalance (max/mean busy) %.3f\n",
-            P, tasks, pairs, sent, all[MR_PH_COUNT + 4],
-            bsum > 0 ? bmax / (bsum / P) : 1.0);
-    g_free(all);
+            "mr: %llu tasks, %llu input bytes, %llu pairs emitted, %llu "
+            "shuffle bytes in %llu rounds, %llu output pairs, map imbalance "
+            "(max/mean busy) %.3f\n",
+            (unsigned long long)tot.ntasks, (unsigned long long)tot.bytes_in,
+            (unsigned long long)tot.pairs,
+            (unsigned long long)tot.shuffle_sent,
+            (unsigned long long)tot.rounds, (unsigned long long)tot.pairs_out,
+            imbalance(st));
+    if (st->tasks && st->ntasks) {
+        mr_task_rec *s = slowest(st);
+        size_t n = st->ntasks < 5 ? st->ntasks : 5;
+        for (size_t i = 0; i < n; i++) {
+            char d[96];
+            mr__task_describe(ctx, s[i].task, d, sizeof d);
+            fprintf(stderr, "mr: slow task %u on rank %d: %.4f s  %s\n",
+                    s[i].task, s[i].rank, s[i].end - s[i].start, d);
+        }
+        g_free(s);
+    }
+}
+
+void mr__json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
+{
+    FILE *f = mr_out_open(ctx, path);
+    if (!f)
+        return ctx->status;
+    mr_rank_stats tot;
+    sum_ranks(st, &tot);
+    fprintf(f, "{\n  \"job\": ");
+    mr__json_string(f, ctx->job.name);
+    fprintf(f, ",\n  \"ranks\": %d,\n  \"schedule\": \"%s\",\n", st->nranks,
+            mr__sched_name(ctx->cfg->schedule));
+    fprintf(f, "  \"seconds\": %.6f,\n  \"tasks\": %llu,\n", st->seconds,
+            (unsigned long long)tot.ntasks);
+    fprintf(f, "  \"bytes_in\": %llu,\n  \"pairs_emitted\": %llu,\n"
+               "  \"pairs_out\": %llu,\n",
+            (unsigned long long)tot.bytes_in, (unsigned long long)tot.pairs,
+            (unsigned long long)tot.pairs_out);
+    fprintf(f, "  \"shuffle_bytes\": %llu,\n  \"shuffle_rounds\": %llu,\n",
+            (unsigned long long)tot.shuffle_sent,
+            (unsigned long long)tot.rounds);
+    fprintf(f, "  \"imbalance\": %.6f,\n  \"phases\": [", imbalance(st));
+    for (int p = 0; p < MR_PH_COUNT; p++) {
+        double mn = 1e300, mx = 0, sum = 0;
+        for (int r = 0; r < st->nranks; r++) {
+            double v = st->ranks[r].phase[p];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            sum += v;
+        }
+        fprintf(f, "%s\n    {\"name\": \"%s\", \"min\": %.6f, \"mean\": "
+                   "%.6f, \"max\": %.6f}",
+                p ? "," : "", mr__phase_names[p], mn, sum / st->nranks, mx);
+    }
+    fprintf(f, "\n  ],\n  \"rank_stats\": [");
+    for (int r = 0; r < st->nranks; r++) {
+        const mr_rank_stats *x = &st->ranks[r];
+        fprintf(f, "%s\n    {\"rank\": %d, \"host\": ", r ? "," : "", r);
+        mr__json_string(f, x->host);
+        fprintf(f, ", \"busy\": %.6f, \"idle\": %.6f, \"tasks\": %llu, "
+                   "\"bytes_in\": %llu, \"pairs_emitted\": %llu, "
+                   "\"shuffle_sent\": %llu, \"shuffle_recv\": %llu, "
+                   "\"phases\": {",
+                x->busy, x->phase[MR_PH_MAP] - x->busy,
+                (unsigned long long)x->ntasks,
+                (unsigned long long)x->bytes_in,
+                (unsigned long long)x->pairs,
+                (unsigned long long)x->shuffle_sent,
+                (unsigned long long)x->shuffle_recv);
+        for (int p = 0; p < MR_PH_COUNT; p++)
+            fprintf(f, "%s\"%s\": %.6f", p ? ", " : "", mr__phase_names[p],
+                    x->phase[p]);
+        fprintf(f, "}}");
+    }
+    fprintf(f, "\n  ],\n  \"task_stats\": [");
+    for (size_t i = 0; i < st->ntasks; i++) {
+        const mr_task_rec *t = &st->tasks[i];
+        char d[256];
+        mr__task_describe(ctx, t->task, d, sizeof d);
+        fprintf(f, "%s\n    {\"id\": %u, \"rank\": %d, \"start\": %.6f, "
+                   "\"seconds\": %.6f, \"weight\": %.17g, \"input\": ",
+                i ? "," : "", t->task, t->rank, t->start, t->end - t->start,
+                t->weight);
+        mr__json_string(f, d);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ]\n}\n");
+    return mr_out_commit(ctx);
+}
+
+int mr__stats_report(mr_ctx *ctx)
+{
+    const mr_config *cfg = ctx->cfg;
+    if (!cfg->stats && !cfg->stats_json && !cfg->trace)
+        return MR_OK;
+    int detail = cfg->stats || cfg->stats_json || cfg->trace;
+    mr_run_stats *st = gather(ctx, detail);
+    int rc = MR_OK;
+    if (ctx->rank == 0) {
+        if (cfg->stats)
+            print_table(ctx, st);
+        if (cfg->stats_json)
+            rc = write_json(ctx, st, cfg->stats_json);
+        if (rc == MR_OK && cfg->trace)
+            rc = mr__trace_write(ctx, st, cfg->trace);
+    }
+    stats_free(st);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, ctx->comm);
+    return rc;
 }

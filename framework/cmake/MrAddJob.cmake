@@ -10,7 +10,7 @@ function(mr_add_job name)
     PREFIX "" OUTPUT_NAME ${name}
     C_VISIBILITY_PRESET hidden
     LIBRARY_OUTPUT_DIRECTORY ${MR_JOB_OUTPUT_DIRECTORY}
-    INSTALL_RPATH "$ORIGIN/../..")
+    INSTALL_RPATH "$ORIGIN/../../../${CMAKE_INSTALL_LIBDIR}")
   target_compile_options(${name} PRIVATE ${MR_WARNINGS})
   target_link_libraries(${name} PRIVATE mr ${J_LIBS})
   install(TARGETS ${name} LIBRARY DESTINATION ${MR_JOB_DIR_REL})

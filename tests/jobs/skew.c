@@ -19,9 +19,10 @@
 #include <mr/mr_job.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 typedef struct skew {
-    long keys, tasks, pairs, seed, value_bytes;
+    long keys, tasks, pairs, seed, value_bytes, sleep_ms;
     int fail_rank, crash_rank;
     char fail_phase[16], crash_phase[16];
 } skew;
@@ -69,6 +70,7 @@ static int skew_setup(mr_ctx *ctx)
     s->pairs = mr_opt_int(ctx, "pairs");
     s->seed = mr_opt_int(ctx, "seed");
     s->value_bytes = mr_opt_int(ctx, "value-bytes");
+    s->sleep_ms = mr_opt_int(ctx, "sleep-ms");
     if (s->keys < 1 || s->tasks < 0 || s->pairs < 0 || s->value_bytes < 0 ||
         s->value_bytes > 4096)
         return mr_error(ctx, MR_EUSAGE, "--keys must be >= 1, --tasks and "
@@ -97,6 +99,8 @@ static int skew_map(mr_ctx *ctx, mr_bytes task)
     uint32_t id;
     memcpy(&id, task.ptr, sizeof id);
     uint64_t rng = (uint64_t)s->seed * 1000003u + id;
+    if (s->sleep_ms > 0) /* a slow task, for progress and imbalance tests */
+        usleep((useconds_t)(s->sleep_ms * 1000));
     for (long i = 0; i < s->pairs; i++) {
         double u = (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
         long k = (long)(u * u * u * (double)s->keys);
@@ -197,6 +201,7 @@ static const mr_option skew_options[] = {
     {"pairs", MR_OPT_INT, "2000", "pairs emitted per task"},
     {"seed", MR_OPT_INT, "1", "random seed"},
     {"value-bytes", MR_OPT_INT, "0", "pad values to this size (skew only)"},
+    {"sleep-ms", MR_OPT_INT, "0", "sleep this long in every map task"},
     {"fail", MR_OPT_STRING, NULL, "RANK:PHASE: fail there on purpose"},
     {"crash", MR_OPT_STRING, NULL, "RANK:PHASE: abort() there"},
     {NULL, 0, NULL, NULL},
