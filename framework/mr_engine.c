@@ -25,6 +25,8 @@
 /* Makes every rank agree on the outcome of a phase (collective). */
 static int agree(mr_ctx *ctx, int rc, char **error)
 {
+    if (rc == MR_OK)
+        rc = ctx->status; /* an error recorded but not returned */
     if (rc != MR_OK && ctx->status == MR_OK)
         mr_error(ctx, rc, "%s callback returned %d (%s) without a message",
                  mr__phase_names[ctx->phase], rc, mr_strerror(rc));
@@ -94,6 +96,8 @@ static void enter(mr_ctx *ctx, mr_phase ph, mr_emit_mode mode)
     ctx->phase = ph;
     ctx->emit_mode = mode;
     phase_start = mr__now(ctx);
+    mr__signal_where(ctx);
+    mr__fault_check(ctx);
 }
 
 static void leave(mr_ctx *ctx)
@@ -163,6 +167,7 @@ static int run_task(mr_ctx *ctx, size_t t)
     mr_task_rec tr = {.task = (uint32_t)t, .rank = ctx->rank};
     memcpy(&tr.weight, r.value.ptr, sizeof tr.weight);
     ctx->task = (long)t;
+    mr__signal_where(ctx);
     tr.start = mr__now(ctx);
     int rc = ctx->job.map(ctx, r.key);
     tr.end = mr__now(ctx);
@@ -336,6 +341,7 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
     mr_ctx *ctx = mr__ctx_new(job, cfg, opts, comm);
     MPI_Barrier(comm); /* aligns the ranks' clocks to one start */
     ctx->t0 = MPI_Wtime();
+    mr__signal_running(1);
 
     int rc = agree(ctx, phase_setup(ctx), error);
     if (rc == MR_OK)
@@ -355,6 +361,7 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
 
     if (job->teardown)
         job->teardown(ctx);
+    mr__signal_running(0);
     if (rc != MR_OK)
         mr__out_abandon();
     if (rc == MR_OK) {

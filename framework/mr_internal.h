@@ -257,5 +257,13 @@ void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done);
 
 /* ---------------- mr_signal.c ---------------- */
 int mr__signal_pending(void);
+/* Records where the run is, for the crash message (phase and task). */
+void mr__signal_where(const mr_ctx *ctx);
+/* 1 while the engine runs: exit() then is reported as a job's error. */
+void mr__signal_running(int on);
+
+/* ---------------- mr_fault.c ---------------- */
+/* Testing aid: MR_FAULT=RANK:PHASE:KIND makes the engine fail there. */
+int mr__fault_check(mr_ctx *ctx);
 
 #endif /* MR_INTERNAL_H */

@@ -13,12 +13,18 @@
  * job minor <= host minor. The descriptor is copied into a zeroed
  * host-sized struct, so fields appended after the job was built read as
  * NULL. Accepted modules stay loaded for the life of the process.
+ *
+ * Safety: a module runs with the user's rights on every rank, so a module
+ * file writable by other users, or in a folder they can write to (and that
+ * is not sticky, like /tmp), is refused: anyone could have replaced it.
+ * MR_ALLOW_UNSAFE_PLUGINS=1 overrides this for development.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
 
 #include <gmodule.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct entry {
@@ -141,6 +147,25 @@ out:
     return rc;
 }
 
+/* NULL if `path` is safe to load, else the reason (caller frees). */
+static char *unsafe_reason(const char *path)
+{
+    const char *allow = getenv("MR_ALLOW_UNSAFE_PLUGINS");
+    if (allow && strcmp(allow, "1") == 0)
+        return NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
+        return g_strdup("the file is writable by other users");
+    char *dir = g_path_get_dirname(path);
+    char *why = NULL;
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) &&
+        !(st.st_mode & S_ISVTX))
+        why = g_strdup_printf("its folder %s is writable by other users",
+                              dir);
+    g_free(dir);
+    return why;
+}
+
 static char *name_from_path(const char *path)
 {
     char *base = g_path_get_basename(path);
@@ -166,6 +191,16 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
         rc = MR_EINVAL;
         *error = g_strdup_printf("%s: '%s' is not a valid job name", path,
                                  name);
+        goto out;
+    }
+    char *unsafe = unsafe_reason(path);
+    if (unsafe) {
+        rc = MR_EINVAL;
+        *error = g_strdup_printf("%s: refused: %s (anyone could have "
+                                 "replaced it; set MR_ALLOW_UNSAFE_PLUGINS=1 "
+                                 "to load it anyway)",
+                                 path, unsafe);
+        g_free(unsafe);
         goto out;
     }
     mod = g_module_open(path, G_MODULE_BIND_LOCAL);

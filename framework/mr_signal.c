@@ -1,26 +1,66 @@
-/* mr_signal.c -- stop cleanly on SIGTERM, SIGINT, SIGUSR1 and SIGUSR2.
+/* mr_signal.c -- signals: stop cleanly when asked, say where when crashing.
  *
- * Batch schedulers warn before they kill: SGE's `qsub -notify` sends
- * SIGUSR2 before SIGKILL (and SIGUSR1 before SIGSTOP), Slurm sends SIGTERM
- * at the walltime, and mpirun forwards these to every rank. The handler
- * removes the unfinished output file at once (unlink is async-signal-safe;
- * the kill may follow within seconds) and raises a flag that the engine
- * checks between map tasks and at every phase boundary, so the run ends
- * with MR_ESTOP and a message instead of a truncated file. A second signal
- * of the same kind ends the process at once.
+ * Stop requests. Batch schedulers warn before they kill: SGE's `qsub
+ * -notify` sends SIGUSR2 before SIGKILL (and SIGUSR1 before SIGSTOP),
+ * Slurm sends SIGTERM at the walltime, and mpirun forwards these to every
+ * rank. The handler removes the unfinished output file at once (unlink is
+ * async-signal-safe; the kill may follow within seconds) and raises a flag
+ * that the engine checks between map tasks and at every phase boundary, so
+ * the run ends with MR_ESTOP and a message instead of a truncated file. A
+ * second signal ends the process at once.
+ *
+ * Crashes. On SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (a job's bug,
+ * an abort() in a plugin) the handler writes one line naming the rank, the
+ * host, the phase and the map task, removes the unfinished output, and
+ * re-raises the signal with its default action, so mpirun sees the crash
+ * and ends the other ranks. A job that calls exit() in the middle of a run
+ * is reported the same way from an atexit handler, which ends the process
+ * with status 70 even after exit(0). The "where" is kept in
+ * static buffers that the engine updates at each phase and task, so the
+ * handler only reads memory and calls write().
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
 
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 extern char mr__out_tmp[PATH_MAX];
 static volatile sig_atomic_t pending;
 
-static void on_signal(int sig)
+/* Where the run is: "mr-run: rank 3 on node7, map, task 12: " */
+static char where[256];
+static volatile sig_atomic_t where_len, running;
+
+void mr__signal_where(const mr_ctx *ctx)
+{
+    int n;
+    if (ctx->phase == MR_PH_MAP && ctx->task >= 0)
+        n = snprintf(where, sizeof where, "mr-run: rank %d on %s, %s, task "
+                     "%ld: ", ctx->rank, ctx->host,
+                     mr__phase_names[ctx->phase], ctx->task);
+    else
+        n = snprintf(where, sizeof where, "mr-run: rank %d on %s, %s: ",
+                     ctx->rank, ctx->host, mr__phase_names[ctx->phase]);
+    where_len = n < (int)sizeof where ? n : (int)sizeof where - 1;
+}
+
+void mr__signal_running(int on)
+{
+    running = on;
+}
+
+static void say(const char *s)
+{
+    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    (void)r;
+}
+
+static void on_stop(int sig)
 {
     if (mr__out_tmp[0])
         unlink(mr__out_tmp);
@@ -29,15 +69,63 @@ static void on_signal(int sig)
     pending = sig;
 }
 
+static void on_crash(int sig)
+{
+    if (mr__out_tmp[0])
+        unlink(mr__out_tmp);
+    if (running) {
+        ssize_t r = write(STDERR_FILENO, where, (size_t)where_len);
+        (void)r;
+        say("crashed with signal ");
+        char num[8];
+        int n = 0, s = sig;
+        do
+            num[n++] = (char)('0' + s % 10);
+        while ((s /= 10) && n < 7);
+        while (n)
+            r = write(STDERR_FILENO, &num[--n], 1);
+        say(" (");
+        say(sig == SIGSEGV   ? "segmentation fault"
+            : sig == SIGBUS  ? "bus error"
+            : sig == SIGFPE  ? "arithmetic error"
+            : sig == SIGILL  ? "illegal instruction"
+            : sig == SIGABRT ? "aborted"
+                             : "fatal");
+        say(")\n");
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void on_exit_call(void)
+{
+    if (running) {
+        ssize_t r = write(STDERR_FILENO, where, (size_t)where_len);
+        (void)r;
+        say("the job called exit() in the middle of the run\n");
+        if (mr__out_tmp[0])
+            unlink(mr__out_tmp);
+        /* Even exit(0): the run did not finish, so the status must say so
+         * (70 is EX_SOFTWARE) and mpirun must end the other ranks. */
+        _exit(70);
+    }
+}
+
 void mr_signals_install(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        sigaction(sigs[i], &sa, NULL);
+    sa.sa_handler = on_stop;
+    int stops[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
+        sigaction(stops[i], &sa, NULL);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    int crashes[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++)
+        sigaction(crashes[i], &sa, NULL);
+    atexit(on_exit_call);
 }
 
 int mr__signal_pending(void)
