@@ -175,6 +175,8 @@ static int run_task(mr_ctx *ctx, size_t t)
     g_array_append_val(ctx->task_recs, tr);
     if (rc == MR_OK && ctx->status != MR_OK)
         rc = ctx->status; /* an mr_emit error the job ignored */
+    if (rc == MR_OK)
+        rc = mr__mem_check(ctx, 0, NULL);
     return rc;
 }
 
@@ -311,13 +313,18 @@ static int phase_reduce(mr_ctx *ctx)
     int rc;
     if (ctx->job.fold) {
         rc = reduce_fold(ctx);
-    } else {
+    } else if ((rc = mr__mem_check(ctx, ctx->recv.nrec * 24,
+                                   "to group the received pairs")) ==
+               MR_OK) {
         mr_group g;
         mr__group_build(&g, &ctx->recv);
         rc = mr__group_each(ctx, &g, ctx->job.reduce);
         mr__group_fini(&g);
         mr__kvbuf_fini(&ctx->recv);
     }
+    if (rc == MR_OK) /* the output phase sorts a copy of the output run */
+        rc = mr__mem_check(ctx, ctx->out.len + ctx->out.nrec * 8,
+                           "to sort the output");
     leave(ctx);
     return rc;
 }

@@ -262,6 +262,12 @@ void mr__signal_where(const mr_ctx *ctx);
 /* 1 while the engine runs: exit() then is reported as a job's error. */
 void mr__signal_running(int on);
 
+/* ---------------- mr_mem.c ---------------- */
+/* With --mem-limit: MR_OK if the rank's resident size plus `extra` bytes
+ * about to be allocated for `what` stays under the limit; else an
+ * mr_error saying how much was needed. */
+int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what);
+
 /* ---------------- mr_fault.c ---------------- */
 /* Testing aid: MR_FAULT=RANK:PHASE:KIND makes the engine fail there. */
 int mr__fault_check(mr_ctx *ctx);

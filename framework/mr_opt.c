@@ -40,6 +40,8 @@ static const mr_option engine_options[] = {
      "map-task scheduling: block, cyclic, dynamic or master"},
     {"shuffle-round", MR_OPT_INT, "64M",
      "bytes each rank sends per shuffle round (k/M/G suffixes)"},
+    {"mem-limit", MR_OPT_INT, "0",
+     "stop, saying why, if a rank would use more memory (k/M/G; 0: none)"},
     {"stats", MR_OPT_FLAG, NULL, "print a table of phase times at the end"},
     {"stats-json", MR_OPT_STRING, NULL,
      "write the run's phase, rank and task statistics as JSON"},
@@ -242,6 +244,13 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
     cfg->stats_json = es->vals[find(es, "stats-json", 10)].s;
     cfg->trace = es->vals[find(es, "trace", 5)].s;
     cfg->shuffle_round = es->vals[find(es, "shuffle-round", 13)].i;
+    cfg->mem_limit = es->vals[find(es, "mem-limit", 9)].i;
+    if (cfg->mem_limit < 0) {
+        *error = g_strdup_printf("option --mem-limit: %ld is negative",
+                                 cfg->mem_limit);
+        rc = MR_EUSAGE;
+        goto out;
+    }
     const char *sched = es->vals[find(es, "schedule", 8)].s;
     if (mr__sched_parse(sched, &cfg->schedule) != MR_OK) {
         *error = g_strdup_printf("option --schedule: '%s' is not one of "

@@ -60,6 +60,7 @@ int mr__shuffle_run(mr_ctx *ctx)
     int64_t *smeta = g_new(int64_t, 2 * P), *rmeta = g_new(int64_t, 2 * P);
     mr_kvbuf stage;
     mr__kvbuf_init(&stage);
+    int mem_failed = 0;
 
     for (;;) {
         int more = 0;
@@ -94,6 +95,8 @@ int mr__shuffle_run(mr_ctx *ctx)
         /* Each sender sends us at most limit bytes plus one record, so a
          * round's receive fits an int unless records are huge and many. */
         g_assert(total < INT_MAX);
+        if (mr__mem_check(ctx, (uint64_t)total, "to receive a shuffle round"))
+            mem_failed = 1; /* still take part in the collectives */
         mr__kvbuf_reserve(&ctx->recv, (size_t)total + 1);
         MPI_Alltoallv(stage.data, scount, sdispl, MPI_BYTE,
                       ctx->recv.data + ctx->recv.len, rcount, rdispl,
@@ -116,5 +119,5 @@ int mr__shuffle_run(mr_ctx *ctx)
     g_free(rdispl);
     g_free(smeta);
     g_free(rmeta);
-    return MR_OK;
+    return mem_failed ? ctx->status : MR_OK;
 }

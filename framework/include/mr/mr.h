@@ -34,6 +34,7 @@ typedef enum mr_schedule {
 typedef struct mr_config {
     mr_schedule schedule;
     long shuffle_round; /* bytes a rank sends per shuffle round */
+    long mem_limit;     /* bytes of resident memory per rank; 0: none */
     int quiet;          /* no progress line */
     int stats;          /* print the phase table at the end */
     const char *stats_json; /* borrowed from argv; NULL: none */
