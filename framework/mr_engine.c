@@ -30,12 +30,8 @@ static int agree(mr_ctx *ctx, int rc, char **error)
     if (rc != MR_OK && ctx->status == MR_OK)
         mr_error(ctx, rc, "%s callback returned %d (%s) without a message",
                  mr__phase_names[ctx->phase], rc, mr_strerror(rc));
-    if (rc == MR_OK && mr__signal_pending())
-        rc = mr_error(ctx, MR_ESTOP, "stopped by signal %d%s",
-                      mr__signal_pending(),
-                      mr__signal_pending() == 12 || mr__signal_pending() == 10
-                          ? " (the batch scheduler's warning)"
-                          : "");
+    if (rc == MR_OK && mr__stop_reason())
+        rc = mr_error(ctx, MR_ESTOP, "%s", mr__stop_reason());
     int worst = rc;
     double t = mr__now(ctx);
     MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ctx->comm);
@@ -205,9 +201,8 @@ static int phase_map(mr_ctx *ctx)
         for (size_t t = first; t < first + count && rc == MR_OK; t++) {
             rc = run_task(ctx, t);
             mr__progress_tick(pg, ctx, ++done);
-            if (rc == MR_OK && mr__signal_pending())
-                rc = mr_error(ctx, MR_ESTOP, "stopped by signal %d",
-                              mr__signal_pending());
+            if (rc == MR_OK && mr__stop_reason())
+                rc = mr_error(ctx, MR_ESTOP, "%s", mr__stop_reason());
         }
     }
     mr__sched_free(s);

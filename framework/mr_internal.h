@@ -256,7 +256,9 @@ void mr__progress_tick(mr_progress *p, mr_ctx *ctx, uint64_t done);
 void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done);
 
 /* ---------------- mr_signal.c ---------------- */
-int mr__signal_pending(void);
+/* NULL, or why the run must stop now: a signal (which), or the launcher
+ * (mpirun) gone. */
+const char *mr__stop_reason(void);
 /* Records where the run is, for the crash message (phase and task). */
 void mr__signal_where(const mr_ctx *ctx);
 /* 1 while the engine runs: exit() then is reported as a job's error. */

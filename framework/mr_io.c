@@ -123,7 +123,14 @@ int mr_out_commit(mr_ctx *ctx)
         err = errno;
     }
     out_file = NULL;
-    if (bad)
+    const char *stop = mr__stop_reason();
+    if (stop && !bad) { /* killed meanwhile: the result must not appear */
+        bad = 1;
+        err = EINTR;
+    }
+    if (bad && stop)
+        rc = mr_error(ctx, MR_ESTOP, "%s: not written: %s", out_path, stop);
+    else if (bad)
         rc = mr_error(ctx, MR_EIO, "%s: writing failed: %s", out_path,
                       strerror(err));
     else if (rename(mr__out_tmp, out_path) != 0)

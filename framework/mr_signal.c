@@ -9,6 +9,14 @@
  * the run ends with MR_ESTOP and a message instead of a truncated file. A
  * second signal ends the process at once.
  *
+ * A rank whose launcher dies (mpirun killed; Open MPI starts ranks in
+ * process groups of their own, so a signal to mpirun's group does not
+ * reach them) would otherwise compute on and even write its output after
+ * the run was killed. Ranks started by a launcher (OMPI_COMM_WORLD_SIZE,
+ * PMIX_RANK or PMI_RANK set) therefore remember their parent and stop, as
+ * for a signal, when it changes; and mr_out_commit() refuses to rename a
+ * file into place then.
+ *
  * Crashes. On SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (a job's bug,
  * an abort() in a plugin) the handler writes one line naming the rank, the
  * host, the phase and the map task, removes the unfinished output, and
@@ -31,6 +39,7 @@
 
 extern char mr__out_tmp[PATH_MAX];
 static volatile sig_atomic_t pending;
+static pid_t launcher; /* 0: not started by a launcher */
 
 /* Where the run is: "mr-run: rank 3 on node7, map, task 12: " */
 static char where[256];
@@ -126,9 +135,25 @@ void mr_signals_install(void)
     for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++)
         sigaction(crashes[i], &sa, NULL);
     atexit(on_exit_call);
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") ||
+        getenv("PMI_RANK"))
+        launcher = getppid();
 }
 
-int mr__signal_pending(void)
+const char *mr__stop_reason(void)
 {
-    return pending;
+    static char msg[96];
+    int sig = pending;
+    if (sig) {
+        snprintf(msg, sizeof msg, "stopped by signal %d (%s)%s", sig,
+                 strsignal(sig),
+                 sig == SIGUSR1 || sig == SIGUSR2
+                     ? ": the batch scheduler's warning"
+                     : "");
+        return msg;
+    }
+    if (launcher && getppid() != launcher)
+        return "stopped: the launcher (mpirun) that started this rank is "
+               "gone";
+    return NULL;
 }

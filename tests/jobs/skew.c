@@ -23,6 +23,8 @@
 
 typedef struct skew {
     long keys, tasks, pairs, seed, value_bytes, sleep_ms;
+    const char *out_path;
+    FILE *out;
     int fail_rank, crash_rank;
     char fail_phase[16], crash_phase[16];
 } skew;
@@ -71,6 +73,9 @@ static int skew_setup(mr_ctx *ctx)
     s->seed = mr_opt_int(ctx, "seed");
     s->value_bytes = mr_opt_int(ctx, "value-bytes");
     s->sleep_ms = mr_opt_int(ctx, "sleep-ms");
+    s->out_path = mr_opt_string(ctx, "out");
+    if (s->out_path && mr_out_check(ctx, s->out_path) != MR_OK)
+        return MR_EUSAGE;
     if (s->keys < 1 || s->tasks < 0 || s->pairs < 0 || s->value_bytes < 0 ||
         s->value_bytes > 4096)
         return mr_error(ctx, MR_EUSAGE, "--keys must be >= 1, --tasks and "
@@ -182,12 +187,26 @@ static int skew_reduce(mr_ctx *ctx, mr_bytes key, mr_values *values)
 
 static int skew_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
+    skew *s = mr_ctx_state(ctx);
     int rc = check(ctx, "output");
     if (rc != MR_OK)
         return rc;
-    printf("%.*s\t%.*s\n", (int)key.len, (const char *)key.ptr,
-           (int)value.len, (const char *)value.ptr);
+    if (s->out_path && !s->out && !(s->out = mr_out_open(ctx, s->out_path)))
+        return MR_EIO;
+    fprintf(s->out ? s->out : stdout, "%.*s\t%.*s\n", (int)key.len,
+            (const char *)key.ptr, (int)value.len, (const char *)value.ptr);
     return MR_OK;
+}
+
+static int skew_finish(mr_ctx *ctx)
+{
+    skew *s = mr_ctx_state(ctx);
+    if (!s->out_path)
+        return MR_OK;
+    if (!s->out && !(s->out = mr_out_open(ctx, s->out_path)))
+        return MR_EIO; /* an empty table is still a complete file */
+    s->out = NULL;
+    return mr_out_commit(ctx);
 }
 
 static void skew_teardown(mr_ctx *ctx)
@@ -202,6 +221,7 @@ static const mr_option skew_options[] = {
     {"seed", MR_OPT_INT, "1", "random seed"},
     {"value-bytes", MR_OPT_INT, "0", "pad values to this size (skew only)"},
     {"sleep-ms", MR_OPT_INT, "0", "sleep this long in every map task"},
+    {"out", MR_OPT_STRING, NULL, "write the table to this file (atomic)"},
     {"fail", MR_OPT_STRING, NULL, "RANK:PHASE: fail there on purpose"},
     {"crash", MR_OPT_STRING, NULL, "RANK:PHASE: abort() there"},
     {NULL, 0, NULL, NULL},
@@ -223,6 +243,7 @@ static const struct mr_job job = {
 #endif
     .reduce = skew_reduce,
     .output = skew_output,
+    .finish = skew_finish,
     .teardown = skew_teardown,
 };
 

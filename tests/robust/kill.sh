@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Promise 2: never a partial result that looks complete. Runs killed with
+# SIGTERM or SIGKILL at random moments (a bounded number, fixed seed) leave
+# either the previous file or the complete new one, never a truncated one.
+. "$MR_SOURCE_DIR/tests/lib.sh"
+args="skewfold --tasks 16 --pairs 20000 --keys 200000 --sleep-ms 150 --shuffle-round 64k"
+mkdir -p "$T/o"
+run 2 $args --out "$T/ref"
+check "the reference run completes" test "$rc" = 0 -a -s "$T/ref"
+echo "the previous, complete result" >"$T/old"
+
+RANDOM=42
+for i in $(seq 1 12); do
+    cp "$T/old" "$T/o/table.tsv"
+    sig=$([ $((i % 2)) = 0 ] && echo KILL || echo TERM)
+    delay_ms=$((RANDOM % 2000))
+    # A session of its own, so the whole run (mpirun and every rank, which
+    # Open MPI puts in process groups of their own) is signalled at once,
+    # as a batch system does.
+    setsid "$MR_MPIRUN" 2 "$MR_RUN" $args --out "$T/o/table.tsv" >/dev/null 2>"$T/err" &
+    pid=$!
+    sleep "$(awk -v m=$delay_ms 'BEGIN {print m / 1000}')"
+    pkill -"$sig" -s "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    sleep 0.3 # let any orphaned rank die before looking
+    pkill -KILL -s "$pid" 2>/dev/null
+    if cmp -s "$T/o/table.tsv" "$T/old"; then
+        ok "SIG$sig after $delay_ms ms: the previous file is intact"
+    elif cmp -s "$T/o/table.tsv" "$T/ref"; then
+        ok "SIG$sig after $delay_ms ms: the complete new file"
+    else
+        not_ok "SIG$sig after $delay_ms ms: a file that is neither ($(wc -c <"$T/o/table.tsv") bytes)"
+    fi
+    if [ "$sig" = TERM ]; then
+        left=$(find "$T/o" -name '.table.tsv.tmp.*' | wc -l)
+        check "SIGTERM after $delay_ms ms: no temporary file left ($left)" test "$left" = 0
+    fi
+done
+# SGE's `qsub -notify` warning: SIGUSR2 to mpirun, which forwards it to the
+# ranks; the run stops cleanly between tasks and says why.
+cp "$T/old" "$T/o/table.tsv"
+"$MR_MPIRUN" 2 "$MR_RUN" $args --out "$T/o/table.tsv" >/dev/null 2>"$T/err" &
+pid=$!
+sleep 1
+kill -USR2 "$pid"
+wait "$pid"; rc=$?
+check "SIGUSR2 (scheduler warning): exit $rc, not 0" test "$rc" != 0
+check "SIGUSR2: the message says the scheduler stopped it" \
+    grep -Eq "stopped by signal 12 \(User defined signal 2\): the batch scheduler's warning" "$T/err"
+check "SIGUSR2: the previous file is intact" cmp -s "$T/o/table.tsv" "$T/old"
+mr_done
