@@ -317,6 +317,8 @@ static int phase_reduce(mr_ctx *ctx)
         mr__group_fini(&g);
         mr__kvbuf_fini(&ctx->recv);
     }
+    if (rc == MR_OK && ctx->job.reduce_end)
+        rc = ctx->job.reduce_end(ctx);
     if (rc == MR_OK) /* the output phase sorts a copy of the output run */
         rc = mr__mem_check(ctx, ctx->out.len + ctx->out.nrec * 8,
                            "to sort the output");

@@ -45,6 +45,26 @@ static void test_refusals(void)
     expect_refused("bad_name", MR_EINVAL, "registers job 'other_name'");
     expect_refused("bad_clash", MR_EINVAL, "--schedule, which is an engine option");
     expect_refused("does_not_exist", MR_EINVAL, "no such plugin file");
+    expect_refused("bad_minor", MR_EABI, "built for plugin ABI 1.99");
+}
+
+static void test_older_minor_loads(void)
+{
+    /* A job built for ABI 1.0 passes the smaller 1.0 descriptor: it loads,
+     * and the fields appended since read as NULL. */
+    mr_registry *reg = mr_registry_new();
+    char *path = bad("bad_oldminor"), *err = NULL;
+    CU_ASSERT_EQUAL(mr_registry_load_file(reg, path, &err), MR_OK);
+    if (err)
+        fprintf(stderr, "%s\n", err);
+    CU_ASSERT_EQUAL_FATAL(mr_registry_count(reg), 1);
+    const struct mr_job *j = mr_registry_at(reg, 0);
+    CU_ASSERT_STRING_EQUAL(j->name, "bad_oldminor");
+    CU_ASSERT_PTR_NULL(j->reduce_end);
+    CU_ASSERT_PTR_NOT_NULL(j->map);
+    free(err);
+    g_free(path);
+    mr_registry_free(reg);
 }
 
 static void test_not_a_module(void)
@@ -102,6 +122,7 @@ static void test_find_and_twice(void)
 static CU_TestInfo tests[] = {
     {"refuses bad plugins, naming file and reason", test_refusals},
     {"refuses a file that is not a module", test_not_a_module},
+    {"a job built for an older minor loads", test_older_minor_loads},
     {"finds jobs on MR_JOB_PATH, once", test_find_and_twice},
     CU_TEST_INFO_NULL,
 };

@@ -17,6 +17,9 @@
  *   combine   optional, rank-local pre-reduction before the shuffle.
  *   reduce    once per key on the key's owner rank (see partition); emits
  *             the output pairs with mr_emit(). NULL passes pairs through.
+ *   reduce_end  every rank, after its last reduce call (ABI 1.1): may
+ *             still mr_emit() output pairs (a job that streams its keys to
+ *             a long-lived process drains it here).
  *   output    rank 0 only: called once per output pair, in the global order
  *             given by `order` (default: keys bytewise), whatever the number
  *             of ranks. NULL prints "key<TAB>value" lines on stdout.
@@ -63,7 +66,7 @@ extern "C" {
 #endif
 
 #define MR_ABI_MAJOR 1
-#define MR_ABI_MINOR 0
+#define MR_ABI_MINOR 1
 #define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
 
 #if defined(__GNUC__)
@@ -140,6 +143,8 @@ struct mr_job {
     mr_output_fn *output;       /* optional, rank 0 */
     mr_finish_fn *finish;       /* optional, rank 0 */
     mr_teardown_fn *teardown;   /* optional */
+    /* ABI 1.1 */
+    mr_finish_fn *reduce_end;   /* optional, every rank */
     /* New fields go here, and only here. */
 };
 

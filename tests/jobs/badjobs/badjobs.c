@@ -6,6 +6,9 @@
  *   BAD_NOREG      never registers
  *   BAD_NAME       registers a job whose name is not the file's
  *   BAD_CLASH      declares an option named like an engine option
+ *   BAD_MINOR      built for a newer minor version (1.99)
+ *   BAD_OLDMINOR   not bad: built for ABI 1.0, with the 1.0 descriptor
+ *                  size; must load, its newer fields reading as NULL
  */
 /* SPDX-License-Identifier: MIT */
 #include <mr/mr_job.h>
@@ -42,6 +45,15 @@ PLUGIN(BAD_FILE)
     (void)clash_opts;
 #if defined(BAD_ABI)
     return mr_job_register_v(reg, &job, (uint32_t)99 << 16, sizeof job);
+#elif defined(BAD_MINOR)
+    return mr_job_register_v(reg, &job, (uint32_t)1 << 16 | 99, sizeof job);
+#elif defined(BAD_OLDMINOR)
+    /* What a 1.0 job passed: the struct ended after teardown. Poison the
+     * newer field in our copy to prove the host does not read past size. */
+    struct mr_job old = job;
+    old.reduce_end = (mr_finish_fn *)(void (*)(void))1;
+    return mr_job_register_v(reg, &old, (uint32_t)1 << 16 | 0,
+                             offsetof(struct mr_job, reduce_end));
 #elif defined(BAD_TWICE)
     mr_job_register(reg, &job);
     return mr_job_register(reg, &job);
