@@ -70,6 +70,9 @@ int main(int argc, char **argv)
     const struct mr_job *job = NULL;
     const char *plugin_job = NULL;
 
+    /* Before MPI_Init, so a stop request during start-up is not lost; and
+     * again after it, as MPI_Init may install crash handlers of its own. */
+    mr_signals_install();
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     mr_signals_install();

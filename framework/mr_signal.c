@@ -134,7 +134,9 @@ void mr_signals_install(void)
     int crashes[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
     for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++)
         sigaction(crashes[i], &sa, NULL);
-    atexit(on_exit_call);
+    static int atexit_done;
+    if (!atexit_done++)
+        atexit(on_exit_call);
     if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") ||
         getenv("PMI_RANK"))
         launcher = getppid();
