@@ -119,6 +119,8 @@ static int phase_setup(mr_ctx *ctx)
         rc = mr_out_check(ctx, ctx->cfg->trace);
     if (rc == MR_OK && ctx->job.setup)
         rc = ctx->job.setup(ctx);
+    if (ctx->job.fold)
+        mr__fold_flush(&ctx->fold);
     leave(ctx);
     return rc;
 }
@@ -166,6 +168,8 @@ static int run_task(mr_ctx *ctx, size_t t)
     mr__signal_where(ctx);
     tr.start = mr__now(ctx);
     int rc = ctx->job.map(ctx, r.key);
+    if (ctx->job.fold) /* the task's adds are complete when it ends */
+        mr__fold_flush(&ctx->fold);
     tr.end = mr__now(ctx);
     ctx->task = -1;
     g_array_append_val(ctx->task_recs, tr);
@@ -279,6 +283,7 @@ static int reduce_fold(mr_ctx *ctx)
             off += mr__rec_read(ctx->recv.data + off, &r);
             mr__fold_add(&ctx->fold, r.key, r.value.ptr);
         }
+        mr__fold_flush(&ctx->fold);
         mr__kvbuf_fini(&ctx->recv);
     }
     size_t pos = 0;

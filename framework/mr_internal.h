@@ -76,6 +76,17 @@ uint64_t mr__hash(const void *p, size_t n);
 uint32_t mr__partition_default(mr_bytes key, uint32_t nparts);
 
 /* ---------------- mr_combine.c: fold-at-emit table ---------------- */
+#define MR_FOLD_RING 16      /* adds in flight (prefetch distance) */
+#define MR_FOLD_RING_KEY 48  /* longer keys bypass the ring */
+#define MR_FOLD_RING_VAL 16  /* so do larger values */
+
+typedef struct mr_fold_pend {
+    uint64_t hash;
+    uint32_t klen;
+    unsigned char key[MR_FOLD_RING_KEY];
+    unsigned char val[MR_FOLD_RING_VAL];
+} mr_fold_pend;
+
 typedef struct mr_fold {
     size_t vsize, vstride; /* value size, and rounded up to 8 */
     mr_fold_fn *fold;
@@ -83,13 +94,18 @@ typedef struct mr_fold {
     size_t mask, count;
     unsigned char *arena; /* entries: [acc vstride][u32 klen][key][pad 8] */
     size_t alen, acap;
+    mr_fold_pend ring[MR_FOLD_RING]; /* adds waiting for their prefetch */
+    unsigned rhead, rcount;
 } mr_fold;
 
 void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold);
 void mr__fold_fini(mr_fold *f);
+/* Folds value into key's accumulator. The add may be deferred (see
+ * mr_combine.c): call mr__fold_flush before reading the table. */
 void mr__fold_add(mr_fold *f, mr_bytes key, const void *value);
+void mr__fold_flush(mr_fold *f);
 /* Iterates entries in insertion order: start with *pos = 0; returns 0 at
- * the end. Borrowed: valid until the next add or fini. */
+ * the end. Borrowed: valid until the next add or fini. Flush first. */
 int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
 size_t mr__fold_bytes(const mr_fold *f);
 
@@ -240,6 +256,7 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
                     const mr_rec *b);
 
 /* ---------------- mr_io.c: atomic output files ---------------- */
+#define MR_OUT_MAX 16
 void mr__out_abandon(void);
 
 /* ---------------- mr_stats.c ---------------- */

@@ -8,9 +8,11 @@
  * scheduler's walltime, or is stopped by a signal never leaves a truncated
  * file that looks complete.
  *
- * The temporary path is kept in static storage so that the signal handler
- * (mr_signal.c) can unlink it with async-signal-safe calls only, and an
- * atexit handler removes it if the process ends without committing.
+ * Up to MR_OUT_MAX outputs may be open at once per rank (a PNG and a
+ * counts file, say). Their temporary paths are kept in static storage so
+ * that the signal handler (mr_signal.c) can unlink them with
+ * async-signal-safe calls only, and an atexit handler removes them if the
+ * process ends without committing.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -23,20 +25,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char out_path[PATH_MAX];
-char mr__out_tmp[PATH_MAX]; /* read by the signal handler */
-static FILE *out_file;
+/* Open outputs. The temporary paths are read by the signal handler. */
+typedef struct out_slot {
+    FILE *file; /* NULL: slot free */
+    char path[PATH_MAX];
+} out_slot;
+
+char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
+static out_slot slots[MR_OUT_MAX];
 static int atexit_done;
 
 void mr__out_abandon(void)
 {
-    if (out_file) {
-        fclose(out_file);
-        out_file = NULL;
-    }
-    if (mr__out_tmp[0]) {
-        unlink(mr__out_tmp);
-        mr__out_tmp[0] = '\0';
+    for (int i = 0; i < MR_OUT_MAX; i++) {
+        if (slots[i].file) {
+            fclose(slots[i].file);
+            slots[i].file = NULL;
+        }
+        if (mr__out_tmp[i][0]) {
+            unlink(mr__out_tmp[i]);
+            mr__out_tmp[i][0] = '\0';
+        }
     }
 }
 
@@ -65,9 +74,13 @@ int mr_out_check(mr_ctx *ctx, const char *path)
 
 FILE *mr_out_open(mr_ctx *ctx, const char *path)
 {
-    if (out_file) {
-        mr_error(ctx, MR_EINVAL, "%s: another output (%s) is still open",
-                 path, out_path);
+    int k = -1;
+    for (int i = 0; i < MR_OUT_MAX && k < 0; i++)
+        if (!slots[i].file && !mr__out_tmp[i][0])
+            k = i;
+    if (k < 0) {
+        mr_error(ctx, MR_EINVAL, "%s: more than %d outputs open at once",
+                 path, MR_OUT_MAX);
         return NULL;
     }
     if (!atexit_done) {
@@ -79,7 +92,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     char *tmpl = g_strdup_printf("%s/.%s.tmp.%ld.XXXXXX", dir, base,
                                  (long)getpid());
     FILE *f = NULL;
-    if (strlen(tmpl) >= sizeof mr__out_tmp || strlen(path) >= sizeof out_path) {
+    if (strlen(tmpl) >= PATH_MAX || strlen(path) >= PATH_MAX) {
         mr_error(ctx, MR_EIO, "%s: path too long", path);
         goto out;
     }
@@ -92,17 +105,19 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     /* mkstemp makes 0600; an output file gets the usual umask-based mode. */
     mode_t um = umask(0);
     umask(um);
-    fchmod(fd, 0666 & ~um);
-    strcpy(mr__out_tmp, tmpl);
-    strcpy(out_path, path);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* keep 0600: safe, just stricter */
+    }
+    strcpy(mr__out_tmp[k], tmpl);
+    strcpy(slots[k].path, path);
     f = fdopen(fd, "wb");
     if (!f) {
-        close(fd);
-        mr__out_abandon();
         mr_error(ctx, MR_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(mr__out_tmp[k]);
+        mr__out_tmp[k][0] = '\0';
         goto out;
     }
-    out_file = f;
+    slots[k].file = f;
 out:
     g_free(dir);
     g_free(base);
@@ -110,34 +125,46 @@ out:
     return f;
 }
 
-int mr_out_commit(mr_ctx *ctx)
+static int commit_slot(mr_ctx *ctx, int k)
 {
-    if (!out_file)
-        return mr_error(ctx, MR_EINVAL, "mr_out_commit without mr_out_open");
+    out_slot *o = &slots[k];
     int rc = MR_OK;
-    int bad = ferror(out_file) || fflush(out_file) != 0 ||
-              fsync(fileno(out_file)) != 0;
+    int bad = ferror(o->file) || fflush(o->file) != 0 ||
+              fsync(fileno(o->file)) != 0;
     int err = errno;
-    if (fclose(out_file) != 0 && !bad) {
+    if (fclose(o->file) != 0 && !bad) {
         bad = 1;
         err = errno;
     }
-    out_file = NULL;
+    o->file = NULL;
     const char *stop = mr__stop_reason();
-    if (stop && !bad) { /* killed meanwhile: the result must not appear */
-        bad = 1;
-        err = EINTR;
-    }
-    if (bad && stop)
-        rc = mr_error(ctx, MR_ESTOP, "%s: not written: %s", out_path, stop);
+    if (stop) /* killed meanwhile: the result must not appear */
+        rc = mr_error(ctx, MR_ESTOP, "%s: not written: %s", o->path, stop);
     else if (bad)
-        rc = mr_error(ctx, MR_EIO, "%s: writing failed: %s", out_path,
+        rc = mr_error(ctx, MR_EIO, "%s: writing failed: %s", o->path,
                       strerror(err));
-    else if (rename(mr__out_tmp, out_path) != 0)
+    else if (rename(mr__out_tmp[k], o->path) != 0)
         rc = mr_error(ctx, MR_EIO, "%s: cannot rename the finished file "
-                      "into place: %s", out_path, strerror(errno));
+                      "into place: %s", o->path, strerror(errno));
     if (rc != MR_OK)
-        unlink(mr__out_tmp);
-    mr__out_tmp[0] = '\0';
+        unlink(mr__out_tmp[k]);
+    mr__out_tmp[k][0] = '\0';
     return rc;
+}
+
+int mr_out_commit_file(mr_ctx *ctx, FILE *f)
+{
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (f && slots[i].file == f)
+            return commit_slot(ctx, i);
+    return mr_error(ctx, MR_EINVAL, "mr_out_commit_file: not an open output");
+}
+
+int mr_out_commit(mr_ctx *ctx)
+{
+    /* The most recently opened output still open (slots fill in order). */
+    for (int i = MR_OUT_MAX - 1; i >= 0; i--)
+        if (slots[i].file)
+            return commit_slot(ctx, i);
+    return mr_error(ctx, MR_EINVAL, "mr_out_commit without mr_out_open");
 }

@@ -6,9 +6,9 @@
  *            neighbouring (often similar) tasks over the ranks.
  *   dynamic  every rank, rank 0 included, claims chunks of tasks from a
  *            counter in an MPI window on rank 0 with MPI_Fetch_and_op.
- *            Guided chunks: a rank claims about remaining/(2P) tasks, at
- *            least 1, so claims are few at first and fine-grained at the
- *            end, where balance is decided. Across nodes without hardware
+ *            Guided chunks: a rank reads the counter, then claims about
+ *            remaining/(2P) tasks, at least 1, so claims are few at first
+ *            and fine-grained at the end, where balance is decided. Across nodes without hardware
  *            atomics the counter's progress may depend on rank 0 calling
  *            MPI, so rank 0 pokes the progress engine between its tasks.
  *   master   rank 0 hands out one task at a time to workers that ask for
@@ -33,7 +33,6 @@ struct mr_sched {
     size_t end;    /* block: end of this rank's range */
     MPI_Win win;   /* dynamic */
     int64_t *counter;
-    int64_t seen;  /* dynamic: the counter when we last claimed */
     int done;
     /* master, rank 0 */
     int workers_left;
@@ -106,21 +105,27 @@ static int next_dynamic(mr_sched *s, int status, size_t *first,
 {
     if (s->done)
         return 0;
-    int64_t n = (int64_t)s->ntasks, old;
-    int64_t want = (n - s->seen) / (2 * (int64_t)s->nranks);
-    if (want < 1)
-        want = 1;
-    if (status != MR_OK)
-        want = n + 1; /* push the counter past the end: everyone stops */
+    int64_t n = (int64_t)s->ntasks, old, now, zero = 0, want;
     if (s->rank == 0) {
         int flag; /* progress for passive-target requests of others */
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag,
                    MPI_STATUS_IGNORE);
     }
     MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, s->win);
+    if (status != MR_OK) {
+        want = n + 1; /* push the counter past the end: everyone stops */
+    } else {
+        /* Guided: size the chunk from what is really left now (an atomic
+         * read), not from this rank's last claim, which may be long out of
+         * date; others may claim in between, so it is only a size. */
+        MPI_Fetch_and_op(&zero, &now, MPI_INT64_T, 0, 0, MPI_NO_OP, s->win);
+        MPI_Win_flush(0, s->win);
+        want = (n - now) / (2 * (int64_t)s->nranks);
+        if (want < 1)
+            want = 1;
+    }
     MPI_Fetch_and_op(&want, &old, MPI_INT64_T, 0, 0, MPI_SUM, s->win);
     MPI_Win_unlock(0, s->win);
-    s->seen = old + want;
     if (status != MR_OK || old >= n) {
         s->done = 1;
         return 0;

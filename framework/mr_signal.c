@@ -37,7 +37,14 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char mr__out_tmp[PATH_MAX];
+extern char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
+
+static void unlink_outputs(void)
+{
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (mr__out_tmp[i][0])
+            unlink(mr__out_tmp[i]);
+}
 static volatile sig_atomic_t pending;
 static pid_t launcher; /* 0: not started by a launcher */
 
@@ -71,8 +78,7 @@ static void say(const char *s)
 
 static void on_stop(int sig)
 {
-    if (mr__out_tmp[0])
-        unlink(mr__out_tmp);
+    unlink_outputs();
     if (pending)
         _exit(128 + sig);
     pending = sig;
@@ -80,8 +86,7 @@ static void on_stop(int sig)
 
 static void on_crash(int sig)
 {
-    if (mr__out_tmp[0])
-        unlink(mr__out_tmp);
+    unlink_outputs();
     if (running) {
         ssize_t r = write(STDERR_FILENO, where, (size_t)where_len);
         (void)r;
@@ -112,8 +117,7 @@ static void on_exit_call(void)
         ssize_t r = write(STDERR_FILENO, where, (size_t)where_len);
         (void)r;
         say("the job called exit() in the middle of the run\n");
-        if (mr__out_tmp[0])
-            unlink(mr__out_tmp);
+        unlink_outputs();
         /* Even exit(0): the run did not finish, so the status must say so
          * (70 is EX_SOFTWARE) and mpirun must end the other ranks. */
         _exit(70);

@@ -27,7 +27,7 @@ expect_fail 2 "ranks 0-2, setup: --keys must be >= 1" "usage error from setup: e
 check "usage error printed once" test "$(grep -c 'keys must be' "$T/err")" = 1
 
 # A crash (abort) in a plugin on one rank ends the whole run, non-zero.
-run 3 skew --tasks 20 --pairs 100 --crash 1:map
+run 3 skew --tasks 20 --pairs 100 --crash 1:map --schedule cyclic
 check "abort() on rank 1 ends the run (exit $rc, not a hang)" test "$rc" != 0 -a "$rc" != 124
 
 mr_done

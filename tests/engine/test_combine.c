@@ -29,6 +29,7 @@ static void test_fold(void)
                 int kl = snprintf(k, sizeof k, "w%llu", (unsigned long long)i);
                 mr__fold_add(&f, mr_mem(k, (size_t)kl), &i);
             }
+    mr__fold_flush(&f);
     CU_ASSERT_EQUAL(f.count, N);
     size_t pos = 0, seen = 0;
     mr_bytes key;
@@ -62,6 +63,7 @@ static void test_fold_odd_value_size(void)
     const char *keys[] = {"", "a", "abcdefgh", "abcdefghi", "abcdefghijklmnopq"};
     for (int i = 0; i < 5; i++)
         mr__fold_add(&f, mr_str(keys[i]), "xyz");
+    mr__fold_flush(&f);
     size_t pos = 0;
     mr_bytes key;
     void *acc;

@@ -216,9 +216,11 @@ MR_PUBLIC const char *mr_strerror(int status);
  * writes to it; mr_out_commit() flushes, fsyncs and renames it to `path`.
  * A file still open when the run ends (error, signal) is removed, so a
  * run never leaves a partial file under the final name. Any rank may use
- * them; one file at a time per rank. */
+ * them; up to 16 files may be open at once: mr_out_commit() commits the
+ * one opened last, mr_out_commit_file() (ABI 1.1) a given one. */
 MR_PUBLIC FILE *mr_out_open(mr_ctx *ctx, const char *path);
 MR_PUBLIC int mr_out_commit(mr_ctx *ctx);
+MR_PUBLIC int mr_out_commit_file(mr_ctx *ctx, FILE *file);
 /* Checks, before any work, that `path` could be created (its folder is
  * writable). Returns MR_OK or an mr_error(). */
 MR_PUBLIC int mr_out_check(mr_ctx *ctx, const char *path);
