@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# wordcount.sh -- mr-run wordcount against a one-process C baseline and the
+# tr | sort | uniq -c pipeline, on a generated corpus, in one invocation.
+#
+#   tools/bench/wordcount.sh [--size 1G] [--files 10000] [--build DIR]
+#                            [--dir DIR] [--no-pipeline] [--keep]
+#
+# Generates (once; kept in --dir between runs with the same size) a corpus
+# with build/bin/mr-gencorpus: one file of SIZE bytes, and the same amount
+# as ~10,000 files. Then, for both layouts and both tokenizations, times
+# `mr-run wordcount --out TABLE` at -np 1 and -np 2 (end to end: mpirun
+# start to the sorted full table renamed into place) and mr-wc-baseline
+# (same input layer, tokenizer and output, one process, no engine), checks
+# that all tables are byte-identical, and times the pipeline
+#   LC_ALL=C tr -s ' \t\n\v\f\r' '\n' | grep -v '^$' | sort | uniq -c
+# (sort given 2 threads and 1 GiB of buffer) on the one-file corpus.
+# Peak RSS per rank comes from /usr/bin/time (Debian package `time`).
+#
+# The issue's goals (not checked here; a benchmark, not a test): at -np 2
+# >= 1.8x the baseline and >= 10x the pipeline; at -np 1 within 10% of the
+# baseline; peak RSS per rank < 400 MB for 1 GB.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+size=1G files=10000 build=${BUILD:-$src/build} dir=${TMPDIR:-/tmp}/mr-bench-wordcount
+pipeline=1 keep=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --size) size=$2; shift 2 ;;
+    --files) files=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --no-pipeline) pipeline=0; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "wordcount.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+GEN=$build/bin/mr-gencorpus RUN=$build/bin/mr-run BASE=$build/bin/mr-wc-baseline
+for x in "$GEN" "$RUN" "$BASE"; do
+    [ -x "$x" ] || { echo "wordcount.sh: $x missing: build first (tools/build)" >&2; exit 1; }
+done
+TIME=/usr/bin/time
+[ -x $TIME ] || { echo "wordcount.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+export LC_ALL=C
+
+mkdir -p "$dir"
+stamp="size=$size files=$files seed=1"
+if [ "$(cat "$dir/stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "# generating $size as one file and as $files files in $dir ..." >&2
+    rm -rf "$dir/one.txt" "$dir/many" "$dir/stamp"
+    "$GEN" --size "$size" --seed 1 "$dir/one.txt"
+    "$GEN" --size "$size" --seed 1 --files "$files" "$dir/many"
+    echo "$stamp" >"$dir/stamp"
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/mr-bench-wc.XXXXXX")
+[ $keep = 1 ] || trap 'rm -rf "$work"' EXIT
+bytes_one=$(stat -c %s "$dir/one.txt")
+bytes_many=$(find "$dir/many" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+
+# measure NAME BYTES CMD...: wall time, MB/s, peak RSS per process (MB).
+rows=()
+measure() {
+    local name=$1 bytes=$2; shift 2
+    rm -f "$work/mem"
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >"$work/stdout" 2>"$work/stderr" || {
+        echo "wordcount.sh: failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    local secs mbs mem
+    secs=$(calc "$t1 - $t0")
+    mbs=$(calc "$bytes / 1000000 / $secs")
+    mem=$(if [ -s "$work/mem" ]; then sort -n "$work/mem" | awk '{ printf "%s%.0f", (NR > 1 ? "/" : ""), $1 / 1024 }'; else echo "-"; fi)
+    rows+=("$(printf '%-38s %8.1f %8.2f   %s' "$name" "$mbs" "$secs" "$mem")")
+    printf '%-38s %8.1f %8.2f   %s\n' "$name" "$mbs" "$secs" "$mem" >&2
+    last_mbs=$mbs
+}
+
+declare -A mbs
+for layout in one many; do
+    input=$dir/one.txt bytes=$bytes_one
+    [ $layout = many ] && input=$dir/many bytes=$bytes_many
+    for tokens in words whitespace; do
+        for np in 1 2; do
+            measure "mr-run -np $np, $layout, $tokens" "$bytes" \
+                "$src/tools/mr-mpirun" $np $TIME -a -o "$work/mem" -f %M \
+                "$RUN" wordcount --tokens $tokens --out "$work/mr$np.tsv" "$input"
+            mbs[$layout,$tokens,np$np]=$last_mbs
+        done
+        measure "baseline, $layout, $tokens" "$bytes" \
+            $TIME -a -o "$work/mem" -f %M \
+            "$BASE" --tokens $tokens --out "$work/base.tsv" "$input"
+        mbs[$layout,$tokens,base]=$last_mbs
+        for np in 1 2; do
+            cmp -s "$work/mr$np.tsv" "$work/base.tsv" || {
+                echo "wordcount.sh: -np $np table differs from the baseline's ($layout, $tokens)" >&2; exit 1; }
+        done
+        [ $layout = one ] && [ $tokens = whitespace ] && cp "$work/base.tsv" "$work/ws.tsv"
+    done
+done
+if [ $pipeline = 1 ]; then
+    measure "tr|sort|uniq -c, one, whitespace" "$bytes_one" \
+        sh -c "tr -s ' \t\n\v\f\r' '\n' <'$dir/one.txt' | grep -v '^\$' |
+               sort -S 1G --parallel=2 | uniq -c >'$work/pipe.txt'"
+    mbs[pipe]=$last_mbs
+    cmp -s <(sed 's/^ *//' "$work/pipe.txt" | sort) \
+        <(awk -F'\t' '{ print $2 " " $1 }' "$work/ws.tsv" | sort) || {
+        echo "wordcount.sh: the pipeline's counts differ from ours" >&2; exit 1; }
+fi
+
+echo
+echo "wordcount benchmark: $size corpus (mr-gencorpus --seed 1), $(nproc) cores, $(date -u +%F)"
+echo "one file: $bytes_one bytes; many: $(find "$dir/many" -type f | wc -l) files, $bytes_many bytes"
+echo "all tables byte-identical to the baseline's$([ $pipeline = 1 ] && echo "; pipeline counts equal")"
+echo
+printf '%-38s %8s %8s   %s\n' "run" "MB/s" "seconds" "peak RSS per process (MB)"
+printf '%s\n' "${rows[@]}"
+echo
+for layout in one many; do
+    for tokens in words whitespace; do
+        printf '%-4s %-10s  -np 2 / baseline %5.2fx   -np 1 / baseline %5.2fx' $layout $tokens \
+            "$(calc "${mbs[$layout,$tokens,np2]} / ${mbs[$layout,$tokens,base]}")" \
+            "$(calc "${mbs[$layout,$tokens,np1]} / ${mbs[$layout,$tokens,base]}")"
+        if [ $pipeline = 1 ] && [ $tokens = whitespace ]; then
+            printf '   -np 2 / pipeline %5.1fx' "$(calc "${mbs[$layout,$tokens,np2]} / ${mbs[pipe]}")"
+        fi
+        echo
+    done
+done
+echo "goals: -np 2 >= 1.8x baseline and >= 10x pipeline; -np 1 >= 0.9x baseline; peak RSS < 400 MB per rank (1 GB)"
