@@ -28,12 +28,14 @@
 /* Open outputs. The temporary paths are read by the signal handler. */
 typedef struct out_slot {
     FILE *file; /* NULL: slot free */
+    unsigned long seq; /* order of opening */
     char path[PATH_MAX];
 } out_slot;
 
 char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
 static out_slot slots[MR_OUT_MAX];
 static int atexit_done;
+static unsigned long opened;
 
 void mr__out_abandon(void)
 {
@@ -105,8 +107,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     /* mkstemp makes 0600; an output file gets the usual umask-based mode. */
     mode_t um = umask(0);
     umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* keep 0600: safe, just stricter */
-    }
+    (void)fchmod(fd, 0666 & ~um); /* on failure 0600 stays: stricter */
     strcpy(mr__out_tmp[k], tmpl);
     strcpy(slots[k].path, path);
     f = fdopen(fd, "wb");
@@ -118,6 +119,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
         goto out;
     }
     slots[k].file = f;
+    slots[k].seq = ++opened;
 out:
     g_free(dir);
     g_free(base);
@@ -162,9 +164,11 @@ int mr_out_commit_file(mr_ctx *ctx, FILE *f)
 
 int mr_out_commit(mr_ctx *ctx)
 {
-    /* The most recently opened output still open (slots fill in order). */
-    for (int i = MR_OUT_MAX - 1; i >= 0; i--)
-        if (slots[i].file)
-            return commit_slot(ctx, i);
-    return mr_error(ctx, MR_EINVAL, "mr_out_commit without mr_out_open");
+    int last = -1; /* the most recently opened output still open */
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (slots[i].file && (last < 0 || slots[i].seq > slots[last].seq))
+            last = i;
+    if (last < 0)
+        return mr_error(ctx, MR_EINVAL, "mr_out_commit without mr_out_open");
+    return commit_slot(ctx, last);
 }
