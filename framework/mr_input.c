@@ -44,6 +44,7 @@
 #include <zlib.h>
 
 #include "mr/mr_input.h"
+#include "mr_internal.h" /* mr__stop_reason */
 
 #define DESC_VERSION 1
 #define DEFAULT_MIN_TASK ((uint64_t)1 << 20)
@@ -828,6 +829,11 @@ static size_t last_sep(const mr_input_reader *r, size_t from, size_t to)
 
 int mr_input_reader_next(mr_input_reader *r, mr_input_chunk *chunk)
 {
+    /* A stop request (a scheduler's warning) must not wait for the end of
+     * a task that may be minutes long: every chunk checks. */
+    const char *stop = mr__stop_reason();
+    if (stop)
+        return reader_fail(r, MR_ESTOP, "%s", stop);
     if (r->handed) {
         memmove(r->buf, r->buf + r->handed, r->fill - r->handed);
         r->fill -= r->handed;
