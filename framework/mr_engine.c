@@ -310,9 +310,15 @@ static int reduce_fold(mr_ctx *ctx)
 static int phase_reduce(mr_ctx *ctx)
 {
     enter(ctx, MR_PH_REDUCE, MR_EMIT_OUT);
-    int rc;
+    int rc = MR_OK;
     if (ctx->job.fold) {
         rc = reduce_fold(ctx);
+    } else if (!ctx->job.reduce) {
+        /* OPTIMIZATION: pass-through needs no grouping. The output phase
+         * orders the pairs by (order, key, value) anyway, which is the
+         * order grouping would give pairs that differ at all. */
+        mr__kvbuf_move(&ctx->out, &ctx->recv);
+        ctx->pairs_out += ctx->out.nrec;
     } else if ((rc = mr__mem_check(ctx, ctx->recv.nrec * 24,
                                    "to group the received pairs")) ==
                MR_OK) {

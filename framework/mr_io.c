@@ -59,6 +59,11 @@ int mr_out_check(mr_ctx *ctx, const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return mr_error(ctx, MR_EUSAGE, "%s: is a folder, not a file path",
                         path);
+    /* The result is renamed over the target: that must not replace a
+     * device or a FIFO (as root, /dev/null would be gone). */
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return mr_error(ctx, MR_EUSAGE, "%s: exists and is not a regular "
+                        "file; refusing to replace it", path);
     char *dir = g_path_get_dirname(path);
     int rc = MR_OK;
     if (stat(dir, &st) != 0)

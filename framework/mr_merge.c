@@ -61,7 +61,21 @@ static void sort_run(const struct mr_job *job, mr_kvbuf *b)
 {
     if (b->nrec < 2)
         return;
-    size_t *offs = g_new(size_t, b->nrec), off = 0;
+    /* OPTIMIZATION: a run that is already in order (matmul's blocks,
+     * mandelbrot's rows) needs neither the sort nor the copy. */
+    int in_order = 1;
+    mr_rec prev, cur;
+    size_t off = mr__rec_read(b->data, &prev);
+    for (size_t i = 1; i < b->nrec && in_order; i++) {
+        off += mr__rec_read(b->data + off, &cur);
+        if (mr__out_compare(job, &prev, &cur) > 0)
+            in_order = 0;
+        prev = cur;
+    }
+    if (in_order)
+        return;
+    size_t *offs = g_new(size_t, b->nrec);
+    off = 0;
     for (size_t i = 0; i < b->nrec; i++) {
         offs[i] = off;
         off += mr__rec_size(b->data + off);

@@ -208,13 +208,13 @@ else
     check "missing input: the scheduler recorded mr-run's exit status 1 ('$st')" [ "$st" = 1 ]
 
     # ------------------------------------------------------------ stop
-    # A folder of 800 links to the 4 MB Bible: about a minute of work, to be
-    # stopped after a few seconds. The engine checks for a stop between map
-    # tasks, and cuts the input into 8 tasks per rank: a stop waits for the
-    # task in hand (7 s here), which must end before the scheduler's kill
-    # (SGE: notify time 60 s; Slurm: KillWait 30 s).
+    # A folder of 4000 links to the 4 MB Bible: 17 GB, minutes of work even
+    # at 150 MB/s per rank, to be stopped after a few seconds. The engine
+    # checks for a stop at every input chunk (1 MiB), so it stops well
+    # before the scheduler's kill (SGE: notify time 60 s; Slurm: KillWait
+    # 30 s).
     mkdir big
-    for i in $(seq 800); do ln -s "$MR_SOURCE_DIR/corpus/kjv.txt" "big/kjv$i.txt"; done
+    for i in $(seq 4000); do ln -s "$MR_SOURCE_DIR/corpus/kjv.txt" "big/kjv$i.txt"; done
     case $sched in
     sge)
         # h_rt with -notify: SIGUSR2 at the limit (SGE checks every few
