@@ -8,8 +8,11 @@
  * so (task, position) is the emission order whatever rank ran the task.
  *
  * The index holds the first 8 key bytes (big-endian, so integer compare
- * equals memcmp order) next to the record offset: most comparisons end
- * there without touching the records.
+ * equals memcmp order), the key length and the task next to the record
+ * offset: keys of up to 8 bytes (most words) are compared and their ties
+ * broken without touching the records at all, and longer keys only when
+ * their prefixes agree. (Measured on stream's reduce of 24.5 M records:
+ * this index was most of the phase when every tie read both records.)
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -19,6 +22,7 @@
 typedef struct ent {
     uint64_t prefix;
     size_t off;
+    uint32_t klen, task;
 } ent;
 
 static uint64_t key_prefix(mr_bytes k)
@@ -47,14 +51,20 @@ static int ent_cmp(const void *pa, const void *pb)
     const ent *a = pa, *b = pb;
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix ? -1 : 1;
-    mr_rec ra, rb;
-    mr__rec_read(sort_base + a->off, &ra);
-    mr__rec_read(sort_base + b->off, &rb);
-    int c = bytes_cmp(ra.key, rb.key);
-    if (c)
-        return c;
-    if (ra.task != rb.task)
-        return ra.task < rb.task ? -1 : 1;
+    if (a->klen > 8 || b->klen > 8) {
+        /* Same first 8 bytes: the rest decides (the records are read). */
+        mr_rec ra, rb;
+        mr__rec_read(sort_base + a->off, &ra);
+        mr__rec_read(sort_base + b->off, &rb);
+        int c = bytes_cmp(ra.key, rb.key);
+        if (c)
+            return c;
+    } else if (a->klen != b->klen) {
+        /* Both keys fit the prefix, zero-padded: the shorter one first. */
+        return a->klen < b->klen ? -1 : 1;
+    }
+    if (a->task != b->task)
+        return a->task < b->task ? -1 : 1;
     return (a->off > b->off) - (a->off < b->off);
 }
 
@@ -70,6 +80,8 @@ void mr__group_build(mr_group *g, const mr_kvbuf *b)
         e[i].off = off;
         off += mr__rec_read(b->data + off, &r);
         e[i].prefix = key_prefix(r.key);
+        e[i].klen = (uint32_t)r.key.len;
+        e[i].task = r.task;
     }
     g_assert(off == b->len);
     /* qsort has no context argument in C11; the framework runs one sort at
