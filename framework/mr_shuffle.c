@@ -66,11 +66,19 @@ int mr__shuffle_run(mr_ctx *ctx)
         int more = 0;
         double t0 = mr__now(ctx);
         mr__kvbuf_clear(&stage);
+        size_t cut[P], ncut[P], stotal = 0;
         for (int d = 0; d < P; d++) {
             mr_kvbuf *b = &ctx->parts[d];
-            size_t nrec = 0;
-            size_t n = mr__shuffle_cut(b->data + pos[d], b->len - pos[d],
-                                       limit, &nrec);
+            cut[d] = mr__shuffle_cut(b->data + pos[d], b->len - pos[d], limit,
+                                     &ncut[d]);
+            stotal += cut[d];
+        }
+        /* One exact reservation: growing the staging buffer by doubling
+         * copied it over and over (measured: most of the phase). */
+        mr__kvbuf_reserve(&stage, stotal + 1);
+        for (int d = 0; d < P; d++) {
+            mr_kvbuf *b = &ctx->parts[d];
+            size_t nrec = ncut[d], n = cut[d];
             g_assert(n < (size_t)INT_MAX);
             sdispl[d] = (int)stage.len;
             mr__kvbuf_append_raw(&stage, b->data + pos[d], n, nrec);
