@@ -85,7 +85,7 @@ static void add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
         if ((s & 0xffffffff00000000ULL) == tag) {
             unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
             if (mr__load32(e + f->vstride) == key.len &&
-                memcmp(e + f->vstride + ENTRY_HDR, key.ptr, key.len) == 0) {
+                mr__small_eq(e + f->vstride + ENTRY_HDR, key.ptr, key.len)) {
                 f->fold(e, value);
                 return;
             }
@@ -140,8 +140,11 @@ void mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
     mr_fold_pend *p = &f->ring[(f->rhead + f->rcount) % MR_FOLD_RING];
     p->hash = h;
     p->klen = (uint32_t)key.len;
-    memcpy(p->key, key.ptr, key.len);
-    memcpy(p->val, value, f->vsize);
+    mr__small_copy(p->key, key.ptr, key.len);
+    if (f->vsize == 8) /* OPTIMIZATION: counts and sums */
+        memcpy(p->val, value, 8);
+    else
+        memcpy(p->val, value, f->vsize);
     f->rcount++;
     /* The add halfway through the ring: its slot is in cache by now, so
      * fetch the entry it points to (a tag match is likely a hit). */

@@ -69,6 +69,61 @@ static inline size_t mr__rec_size(const unsigned char *p)
     return MR_REC_HDR + (size_t)mr__load32(p) + mr__load32(p + 4);
 }
 
+/* ---------------- small byte strings (the fold hot path) ----------------
+ * Short keys (words) are the common case: a libc memcpy or memcmp call of
+ * a variable length costs more than the work itself there, so these read
+ * with fixed-size loads (overlapping ones for the tails), never beyond
+ * the n bytes given. */
+static inline uint64_t mr__load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* The n < 8 bytes at p as a little-endian integer (upper bytes zero). */
+static inline uint64_t mr__load_tail(const unsigned char *p, size_t n)
+{
+    if (n >= 4) {
+        uint64_t lo = mr__load32(p), hi = mr__load32(p + n - 4);
+        return lo | hi << ((n - 4) * 8);
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline int mr__small_eq(const unsigned char *a, const unsigned char *b,
+                               size_t n)
+{
+    if (n < 8)
+        return mr__load_tail(a, n) == mr__load_tail(b, n);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (mr__load64(a + i) != mr__load64(b + i))
+            return 0;
+    return i == n || mr__load64(a + n - 8) == mr__load64(b + n - 8);
+}
+
+static inline void mr__small_copy(unsigned char *dst, const unsigned char *src,
+                                  size_t n)
+{
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            memcpy(dst + i, src + i, 8);
+        if (i < n)
+            memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
 /* ---------------- mr_partition.c ---------------- */
 uint64_t mr__hash(const void *p, size_t n);
 /* The default partitioner: the high half of mr__hash, range-reduced. The

@@ -33,8 +33,7 @@ uint64_t mr__hash(const void *p, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t w = 0;
-        memcpy(&w, s, n);
+        uint64_t w = mr__load_tail(s, n);
         h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
     }
     return fmix64(h);
