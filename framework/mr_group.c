@@ -35,15 +35,6 @@ static uint64_t key_prefix(mr_bytes k)
     return v;
 }
 
-static int bytes_cmp(mr_bytes a, mr_bytes b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c)
-        return c;
-    return (a.len > b.len) - (a.len < b.len);
-}
-
 static const unsigned char *sort_base;
 
 static int ent_cmp(const void *pa, const void *pb)
@@ -56,7 +47,7 @@ static int ent_cmp(const void *pa, const void *pb)
         mr_rec ra, rb;
         mr__rec_read(sort_base + a->off, &ra);
         mr__rec_read(sort_base + b->off, &rb);
-        int c = bytes_cmp(ra.key, rb.key);
+        int c = mr__bytes_cmp(ra.key, rb.key);
         if (c)
             return c;
     } else if (a->klen != b->klen) {
@@ -126,7 +117,7 @@ int mr__group_each(mr_ctx *ctx, const mr_group *g, mr_reduce_fn *fn)
         size_t j = i + 1;
         while (j < g->n) {
             mr__rec_read(g->base + g->offs[j], &r);
-            if (bytes_cmp(first.key, r.key) != 0)
+            if (mr__bytes_cmp(first.key, r.key) != 0)
                 break;
             j++;
         }

@@ -124,6 +124,16 @@ static inline void mr__small_copy(unsigned char *dst, const unsigned char *src,
     }
 }
 
+/* Bytewise order of byte strings, a prefix first (memcmp's order). */
+static inline int mr__bytes_cmp(mr_bytes a, mr_bytes b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c)
+        return c;
+    return (a.len > b.len) - (a.len < b.len);
+}
+
 /* ---------------- mr_partition.c ---------------- */
 uint64_t mr__hash(const void *p, size_t n);
 /* The default partitioner: the high half of mr__hash, range-reduced. The

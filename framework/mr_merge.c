@@ -22,15 +22,6 @@
 
 enum { TAG_CHUNK = 4721 };
 
-static int bytes_cmp(mr_bytes a, mr_bytes b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c)
-        return c;
-    return (a.len > b.len) - (a.len < b.len);
-}
-
 int mr__out_compare(const struct mr_job *job, const mr_rec *a,
                     const mr_rec *b)
 {
@@ -39,8 +30,8 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
         if (c)
             return c;
     }
-    int c = bytes_cmp(a->key, b->key);
-    return c ? c : bytes_cmp(a->value, b->value);
+    int c = mr__bytes_cmp(a->key, b->key);
+    return c ? c : mr__bytes_cmp(a->value, b->value);
 }
 
 static const struct mr_job *sort_job;
