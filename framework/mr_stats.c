@@ -145,7 +145,9 @@ static int by_duration_desc(const void *a, const void *b)
 /* Rank 0: the tasks sorted slowest first (a copy). */
 static mr_task_rec *slowest(const mr_run_stats *st)
 {
-    mr_task_rec *s = g_memdup2(st->tasks, st->ntasks * sizeof *s + 1);
+    mr_task_rec *s = g_new(mr_task_rec, st->ntasks + 1);
+    if (st->ntasks)
+        memcpy(s, st->tasks, st->ntasks * sizeof *s);
     qsort(s, st->ntasks, sizeof *s, by_duration_desc);
     return s;
 }
