@@ -67,6 +67,18 @@ double mr__now(const mr_ctx *ctx)
     return MPI_Wtime() - ctx->t0;
 }
 
+int mr__partition(mr_ctx *ctx, mr_bytes key, uint32_t *dest)
+{
+    uint32_t P = (uint32_t)ctx->nranks;
+    uint32_t d = ctx->job.partition ? ctx->job.partition(key, P)
+                                    : mr__partition_default(key, P);
+    if (d >= P)
+        return mr_error(ctx, MR_EINVAL, "partition returned %u for %d ranks",
+                        d, ctx->nranks);
+    *dest = d;
+    return MR_OK;
+}
+
 /* ---------------- API for jobs ---------------- */
 
 int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
@@ -90,13 +102,10 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
     case MR_EMIT_PART: {
         if (ctx->phase != MR_PH_COMBINE)
             ctx->pairs_emitted++;
-        uint32_t d = ctx->job.partition
-                         ? ctx->job.partition(key, (uint32_t)ctx->nranks)
-                         : mr__partition_default(key, (uint32_t)ctx->nranks);
-        if (d >= (uint32_t)ctx->nranks)
-            return mr_error(ctx, MR_EINVAL,
-                            "partition returned %u for %d ranks", d,
-                            ctx->nranks);
+        uint32_t d;
+        int rc = mr__partition(ctx, key, &d);
+        if (rc != MR_OK)
+            return rc;
         mr__kvbuf_append(&ctx->parts[d], key, value,
                          ctx->task < 0 ? 0 : (uint32_t)ctx->task);
         return MR_OK;

@@ -226,16 +226,10 @@ static int phase_combine(mr_ctx *ctx)
             size_t pos = 0;
             mr_bytes key;
             void *acc;
-            mr_partition_fn *part = ctx->job.partition;
+            uint32_t d;
             while (mr__fold_next(&ctx->fold, &pos, &key, &acc)) {
-                uint32_t d =
-                    part ? part(key, (uint32_t)ctx->nranks)
-                         : mr__partition_default(key, (uint32_t)ctx->nranks);
-                if (d >= (uint32_t)ctx->nranks) {
-                    rc = mr_error(ctx, MR_EINVAL, "partition returned %u for "
-                                  "%d ranks", d, ctx->nranks);
+                if ((rc = mr__partition(ctx, key, &d)) != MR_OK)
                     break;
-                }
                 mr__kvbuf_append(&ctx->parts[d], key,
                                  mr_mem(acc, ctx->job.value_size), 0);
             }

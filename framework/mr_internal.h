@@ -281,6 +281,9 @@ mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
                     const mr_optset *opts, MPI_Comm comm);
 void mr__ctx_free(mr_ctx *ctx);
 double mr__now(const mr_ctx *ctx);
+/* The destination rank of key (the job's partitioner or the default);
+ * MR_EINVAL and an mr_error if the job's answer is out of range. */
+int mr__partition(mr_ctx *ctx, mr_bytes key, uint32_t *dest);
 
 /* ---------------- mr_opt.c ---------------- */
 int mr__optset_argc(const mr_optset *opts);
