@@ -133,6 +133,23 @@ static double imbalance(const mr_run_stats *st)
     return sum > 0 ? mx / (sum / st->nranks) : 1.0;
 }
 
+/* Min, mean and max over ranks of phase p's time (p == MR_PH_COUNT: the
+ * busy time). */
+static void phase_range(const mr_run_stats *st, int p, double *mn,
+                        double *mean, double *mx)
+{
+    double lo = 1e300, hi = 0, sum = 0;
+    for (int r = 0; r < st->nranks; r++) {
+        double v = p < MR_PH_COUNT ? st->ranks[r].phase[p] : st->ranks[r].busy;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        sum += v;
+    }
+    *mn = lo;
+    *mean = sum / st->nranks;
+    *mx = hi;
+}
+
 static int by_duration_desc(const void *a, const void *b)
 {
     const mr_task_rec *x = a, *y = b;
@@ -177,17 +194,10 @@ static void print_table(mr_ctx *ctx, const mr_run_stats *st)
     fprintf(stderr, "mr: %-8s %10s %10s %10s\n", "phase", "min s", "mean s",
             "max s");
     for (int p = 0; p <= MR_PH_COUNT; p++) {
-        double mn = 1e300, mx = 0, sum = 0;
-        for (int r = 0; r < P; r++) {
-            double v = p < MR_PH_COUNT ? st->ranks[r].phase[p]
-                                       : st->ranks[r].busy;
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
-            sum += v;
-        }
+        double mn, mean, mx;
+        phase_range(st, p, &mn, &mean, &mx);
         fprintf(stderr, "mr: %-8s %10.4f %10.4f %10.4f\n",
-                p < MR_PH_COUNT ? mr__phase_names[p] : "busy", mn, sum / P,
-                mx);
+                p < MR_PH_COUNT ? mr__phase_names[p] : "busy", mn, mean, mx);
     }
     fprintf(stderr,
             "mr: %llu tasks, %llu input bytes, %llu pairs emitted, %llu "
@@ -248,16 +258,11 @@ static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
             (unsigned long long)tot.rounds);
     fprintf(f, "  \"imbalance\": %.6f,\n  \"phases\": [", imbalance(st));
     for (int p = 0; p < MR_PH_COUNT; p++) {
-        double mn = 1e300, mx = 0, sum = 0;
-        for (int r = 0; r < st->nranks; r++) {
-            double v = st->ranks[r].phase[p];
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
-            sum += v;
-        }
+        double mn, mean, mx;
+        phase_range(st, p, &mn, &mean, &mx);
         fprintf(f, "%s\n    {\"name\": \"%s\", \"min\": %.6f, \"mean\": "
                    "%.6f, \"max\": %.6f}",
-                p ? "," : "", mr__phase_names[p], mn, sum / st->nranks, mx);
+                p ? "," : "", mr__phase_names[p], mn, mean, mx);
     }
     fprintf(f, "\n  ],\n  \"rank_stats\": [");
     for (int r = 0; r < st->nranks; r++) {
