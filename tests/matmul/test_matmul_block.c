@@ -73,6 +73,23 @@ static void test_gen(void)
             same &= part[r * 7 + c] == full[(11 + r) * C + 20 + c];
     CU_ASSERT(same);
 
+    /* Wide rows at odd offsets (the AVX-512 path's eight-column steps and
+     * its tail, where the CPU has it) equal the one-value function, and
+     * the scalar path (MR_MATMUL_NO_AVX512) makes the same bits. */
+    enum { W = 203 };
+    static double wide[3 * W], narrow[3 * W];
+    mm_gen_block(99, MM_GEN_B, 1000003, 3, 13, W, wide, W);
+    setenv("MR_MATMUL_NO_AVX512", "1", 1);
+    mm_gen_block(99, MM_GEN_B, 1000003, 3, 13, W, narrow, W);
+    unsetenv("MR_MATMUL_NO_AVX512");
+    same = 1;
+    for (size_t r = 0; r < 3; r++)
+        for (size_t c = 0; c < W; c++)
+            same &= wide[r * W + c] ==
+                        mm_gen_value(99, MM_GEN_B, 1000003 + r, 13 + c) &&
+                    memcmp(&wide[r * W + c], &narrow[r * W + c], 8) == 0;
+    CU_ASSERT(same);
+
     /* Seed, matrix and position all matter. */
     CU_ASSERT(mm_gen_value(42, MM_GEN_A, 3, 4) !=
               mm_gen_value(43, MM_GEN_A, 3, 4));
