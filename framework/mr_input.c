@@ -373,6 +373,42 @@ static int get_varint(const unsigned char **p, const unsigned char *end,
     return -1;
 }
 
+void mr_input_describe(mr_bytes task, char *buf, size_t size)
+{
+    const unsigned char *p = task.ptr, *end = p + task.len;
+    uint64_t n, shared, slen, off = 0, len = 0;
+    GString *path = g_string_new(NULL);
+    char *first = NULL;
+    int ok = task.len >= 1 && p[0] == DESC_VERSION;
+    if (ok) {
+        p++;
+        ok = get_varint(&p, end, &n) == 0 && n > 0;
+    }
+    for (uint64_t i = 0; ok && i < n; i++) {
+        ok = p < end && (p++, 1) && get_varint(&p, end, &shared) == 0 &&
+             get_varint(&p, end, &slen) == 0 && shared <= path->len &&
+             slen <= (uint64_t)(end - p);
+        if (!ok)
+            break;
+        g_string_truncate(path, (gsize)shared);
+        g_string_append_len(path, (const char *)p, (gssize)slen);
+        p += slen;
+        ok = get_varint(&p, end, &off) == 0 && get_varint(&p, end, &len) == 0;
+        if (i == 0)
+            first = g_strdup(path->str);
+    }
+    if (!ok)
+        snprintf(buf, size, "(malformed input task)");
+    else if (n == 1)
+        snprintf(buf, size, "%s bytes %llu-%llu", path->str,
+                 (unsigned long long)off, (unsigned long long)(off + len));
+    else
+        snprintf(buf, size, "%s .. %s (%llu files)", first, path->str,
+                 (unsigned long long)n);
+    g_free(first);
+    g_string_free(path, TRUE);
+}
+
 /* A task under construction. */
 typedef struct desc_builder {
     GByteArray *entries;

@@ -135,7 +135,37 @@ static inline int mr__bytes_cmp(mr_bytes a, mr_bytes b)
 }
 
 /* ---------------- mr_partition.c ---------------- */
-uint64_t mr__hash(const void *p, size_t n);
+/* One 64-bit hash for partitioning and the fold tables (see
+ * mr_partition.c): murmur3's fmix64 over 8-byte words. */
+static inline uint64_t mr__fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t mr__hash(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xbf58476d1ce4e5b9ULL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+        h = (h << 31) | (h >> 33);
+        s += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = mr__load_tail(s, n);
+        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+    }
+    return mr__fmix64(h);
+}
+
 /* The default partitioner: the high half of mr__hash, range-reduced. The
  * fold tables index by the low bits, so the two do not correlate. */
 uint32_t mr__partition_default(mr_bytes key, uint32_t nparts);
@@ -155,6 +185,7 @@ typedef struct mr_fold_pend {
 typedef struct mr_fold {
     size_t vsize, vstride; /* value size, and rounded up to 8 */
     mr_fold_fn *fold;
+    int sum_u64;     /* fold is mr_fold_sum_u64: added in line */
     uint64_t *slots; /* (hash high 32 bits) << 32 | (entry offset / 8 + 1) */
     size_t mask, count;
     unsigned char *arena; /* entries: [acc vstride][u32 klen][key][pad 8] */

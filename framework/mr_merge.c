@@ -3,7 +3,9 @@
  * Every rank sorts its own output run (its partition of the keys) by the
  * job's order, in parallel; rank 0 then merges the P sorted runs and calls
  * the job's output callback once per pair, so the output is in one global
- * order whatever the number of ranks. Ties under the job's order are
+ * order whatever the number of ranks. The per-rank sort is a radix sort
+ * on a 64-bit summary of the order, then comparisons among equal
+ * summaries (mr_keysort.h). Ties under the job's order are
  * broken by key and then value bytes: a total order on distinct records,
  * independent of which rank held them.
  *
@@ -16,6 +18,7 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
+#include "mr_keysort.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,17 +37,32 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
     return c ? c : mr__bytes_cmp(a->value, b->value);
 }
 
-static const struct mr_job *sort_job;
-static const unsigned char *sort_base;
+typedef struct sort_arg {
+    const struct mr_job *job;
+    const unsigned char *base;
+} sort_arg;
 
-static int off_cmp(const void *pa, const void *pb)
+/* Two records of a run by the output order, then by offset: a total
+ * order, so the sort does not depend on how qsort treats ties. */
+static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
 {
-    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const sort_arg *s = arg;
     mr_rec ra, rb;
-    mr__rec_read(sort_base + a, &ra);
-    mr__rec_read(sort_base + b, &rb);
-    int c = mr__out_compare(sort_job, &ra, &rb);
-    return c ? c : (a > b) - (a < b);
+    mr__rec_read(s->base + x->ref, &ra);
+    mr__rec_read(s->base + y->ref, &rb);
+    int c = mr__out_compare(s->job, &ra, &rb);
+    return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+/* The 64-bit summary of a record's place in the output order: the job's
+ * order_key, or, when the job orders by key bytes (no order), the first
+ * eight key bytes. A job with an order but no order_key gets 0 for every
+ * record: the radix passes are skipped and qsort compares everything. */
+static uint64_t order_key(const struct mr_job *job, const mr_rec *r)
+{
+    if (!job->order)
+        return mr_prefix64(r->key.ptr, r->key.len);
+    return job->order_key ? job->order_key(r->key, r->value) : 0;
 }
 
 /* Rewrites b in sorted order. */
@@ -65,22 +83,25 @@ static void sort_run(const struct mr_job *job, mr_kvbuf *b)
     }
     if (in_order)
         return;
-    size_t *offs = g_new(size_t, b->nrec);
+    mr_keyed *recs = g_new(mr_keyed, b->nrec), *tmp = g_new(mr_keyed, b->nrec);
     off = 0;
     for (size_t i = 0; i < b->nrec; i++) {
-        offs[i] = off;
-        off += mr__rec_size(b->data + off);
+        mr_rec r;
+        size_t sz = mr__rec_read(b->data + off, &r);
+        recs[i].key = order_key(job, &r);
+        recs[i].ref = off;
+        off += sz;
     }
-    sort_job = job;
-    sort_base = b->data;
-    qsort(offs, b->nrec, sizeof *offs, off_cmp);
+    sort_arg arg = {job, b->data};
+    mr_keysort(recs, tmp, b->nrec, keyed_cmp, &arg);
+    g_free(tmp);
     mr_kvbuf sorted;
     mr__kvbuf_init(&sorted);
     mr__kvbuf_reserve(&sorted, b->len);
     for (size_t i = 0; i < b->nrec; i++)
-        mr__kvbuf_append_raw(&sorted, b->data + offs[i],
-                             mr__rec_size(b->data + offs[i]), 1);
-    g_free(offs);
+        mr__kvbuf_append_raw(&sorted, b->data + recs[i].ref,
+                             mr__rec_size(b->data + recs[i].ref), 1);
+    g_free(recs);
     mr__kvbuf_move(b, &sorted);
 }
 

@@ -31,6 +31,12 @@ void mr__task_describe(const mr_ctx *ctx, uint32_t task, char *buf,
 {
     mr_rec r;
     mr__rec_read(ctx->tasks.data + ctx->task_offs[task], &r);
+    if (ctx->job.describe && n) {
+        buf[0] = '\0';
+        ctx->job.describe(r.key, buf, n);
+        buf[n - 1] = '\0';
+        return;
+    }
     /* Descriptors are the job's bytes: show their printable runs (paths,
      * names), joined by a space, which is what a person wants to see. */
     size_t o = 0;
@@ -212,7 +218,7 @@ static void print_table(mr_ctx *ctx, const mr_run_stats *st)
         mr_task_rec *s = slowest(st);
         size_t n = st->ntasks < 5 ? st->ntasks : 5;
         for (size_t i = 0; i < n; i++) {
-            char d[96];
+            char d[256];
             mr__task_describe(ctx, s[i].task, d, sizeof d);
             fprintf(stderr, "mr: slow task %u on rank %d: %.4f s  %s\n",
                     s[i].task, s[i].rank, s[i].end - s[i].start, d);

@@ -26,7 +26,8 @@ typedef struct mr_run_stats {
     size_t nspans;
 } mr_run_stats;
 
-/* The printable parts of a task's descriptor (paths, names). */
+/* A task as text: the job's describe, or the printable parts of its
+ * descriptor (paths, names). */
 void mr__task_describe(const mr_ctx *ctx, uint32_t task, char *buf,
                        size_t n);
 void mr__json_string(FILE *f, const char *s);

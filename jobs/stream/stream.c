@@ -498,6 +498,7 @@ static const struct mr_job stream = {
     .summary = "mapper and reducer are any programs (Hadoop Streaming: "
                "key<TAB>value lines)",
     .usage = "--mapper CMD --reducer CMD INPUT...",
+    .describe = mr_input_describe,
     .options = st_options,
     .setup = stream_setup,
     .split = stream_split,

@@ -139,15 +139,6 @@ bad_input:
     return rc;
 }
 
-static void wc_fold(void *acc, const void *value)
-{
-    uint64_t a, v;
-    memcpy(&a, acc, sizeof a);
-    memcpy(&v, value, sizeof v);
-    a += v;
-    memcpy(acc, &a, sizeof a);
-}
-
 static uint64_t count_of(mr_bytes v)
 {
     uint64_t c;
@@ -166,6 +157,18 @@ static int wc_order(mr_bytes ak, mr_bytes av, mr_bytes bk, mr_bytes bv)
     if (c)
         return c;
     return (ak.len > bk.len) - (ak.len < bk.len);
+}
+
+/* wc_order in 64 bits, for the engine's radix sort (mr_keysort.h): 24
+ * bits of count, descending, then the first 5 bytes of the word. Counts
+ * of 2^24 - 1 and more get key 0: they sort first, among themselves by
+ * wc_order, and never a word's bytes under a clipped count. */
+static uint64_t wc_order_key(mr_bytes key, mr_bytes value)
+{
+    uint64_t c = count_of(value);
+    if (c >= 0xffffff)
+        return 0;
+    return (0xffffff - c) << 40 | mr_prefix64(key.ptr, key.len) >> 24;
 }
 
 /* "word\tcount\n"; OPTIMIZATION: no printf for millions of lines. */
@@ -251,13 +254,15 @@ static const struct mr_job wordcount = {
     .name = "wordcount",
     .summary = "count the words of files, folders, .gz files or stdin",
     .usage = "INPUT...",
+    .describe = mr_input_describe,
     .options = wc_options,
     .setup = wc_setup,
     .split = wc_split,
     .map = wc_map,
     .value_size = sizeof(uint64_t),
-    .fold = wc_fold,
+    .fold = mr_fold_sum_u64,
     .order = wc_order,
+    .order_key = wc_order_key,
     .output = wc_output,
     .finish = wc_finish,
     .teardown = wc_teardown,

@@ -44,6 +44,18 @@ for e in ev:
         assert a - 1 <= e["ts"] and e["ts"] + e["dur"] <= b + 1, (e, a, b)
 PY
 
+# A job's describe (ABI 1.2): wordcount names its tasks by path, a group
+# of small files as FIRST .. LAST (N files), one file with its byte range.
+mkdir -p "$T/docs"
+for i in 1 2 3 4 5 6; do echo "alpha beta $i" >"$T/docs/f$i.txt"; done
+echo "gamma delta" >"$T/one.txt"
+run 2 wordcount --stats "$T/docs"
+check "describe: a group of files is FIRST .. LAST (N files)" \
+    grep -Eq "^mr: slow task [0-9]+ on rank [0-9]: [0-9.]+ s  $T/docs/f1.txt .. $T/docs/f6.txt \(6 files\)$" "$T/err"
+run 1 wordcount --stats "$T/one.txt"
+check "describe: one file with its byte range" \
+    grep -Eq "^mr: slow task .* $T/one.txt bytes 0-12$" "$T/err"
+
 # Progress: plain lines (stderr is not a terminal), on rank 0 only.
 MR_PROGRESS_AFTER=0.1 MR_PROGRESS_INTERVAL=0.2 run 2 skew --tasks 12 --pairs 10 --sleep-ms 150
 check "progress: plain lines with tasks, MB/s and ETA" grep -Eq '^mr: map [0-9]+/12 tasks, [0-9.]+ MB, [0-9.]+ MB/s, ETA ' "$T/err"

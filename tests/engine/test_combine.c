@@ -15,10 +15,13 @@ static void add_u64(void *acc, const void *v)
     memcpy(acc, &a, 8);
 }
 
-static void test_fold(void)
+/* The job's own fold (a call per repeated key), or the engine's
+ * mr_fold_sum_u64 (added in line): the same table either way. */
+static void check_fold(mr_fold_fn *fold)
 {
     mr_fold f;
-    mr__fold_init(&f, 8, add_u64);
+    mr__fold_init(&f, 8, fold);
+    CU_ASSERT_EQUAL(f.sum_u64, fold == mr_fold_sum_u64);
     /* Key i is added i % 13 + 1 times, with value i each time; enough keys
      * to make the table grow several times. */
     enum { N = 50000 };
@@ -54,6 +57,19 @@ static void test_fold(void)
     mr__fold_fini(&f);
 }
 
+static void test_fold(void)
+{
+    check_fold(add_u64);
+}
+
+static void test_fold_sum_u64(void)
+{
+    check_fold(mr_fold_sum_u64);
+    uint64_t a = 40, v = 2;
+    mr_fold_sum_u64(&a, &v); /* also callable, as a job's own fold */
+    CU_ASSERT_EQUAL(a, 42);
+}
+
 static void test_fold_odd_value_size(void)
 {
     /* A 3-byte accumulator: the stride rounds up, keys of every length. */
@@ -78,6 +94,7 @@ static void test_fold_odd_value_size(void)
 
 static CU_TestInfo tests[] = {
     {"sums, growth, insertion order", test_fold},
+    {"the same with mr_fold_sum_u64, in line", test_fold_sum_u64},
     {"odd value size, keys of every length", test_fold_odd_value_size},
     CU_TEST_INFO_NULL,
 };

@@ -118,6 +118,11 @@ MR_PUBLIC mr_bytes mr_input_plan_task(const mr_input_plan *plan, size_t i,
 /* The message of the last failure (borrowed), or "" */
 MR_PUBLIC const char *mr_input_plan_error(const mr_input_plan *plan);
 
+/* A task descriptor as one line of text, for struct mr_job's describe
+ * (ABI 1.2): "PATH bytes A-B" for one file or range, "FIRST .. LAST
+ * (N files)" for a group. Truncated to size - 1 bytes. */
+MR_PUBLIC void mr_input_describe(mr_bytes task, char *buf, size_t size);
+
 /* For a job's split: plans argv[0..argc) for mr_ctx_nranks() ranks and
  * adds every task with mr_task_add(). No arguments means no tasks. On
  * success *plan is the plan (caller owns it: keep it until teardown, as it

@@ -66,7 +66,7 @@ extern "C" {
 #endif
 
 #define MR_ABI_MAJOR 1
-#define MR_ABI_MINOR 1
+#define MR_ABI_MINOR 2
 #define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
 
 #if defined(__GNUC__)
@@ -124,6 +124,8 @@ typedef int mr_order_fn(mr_bytes akey, mr_bytes aval, mr_bytes bkey,
 typedef int mr_output_fn(mr_ctx *ctx, mr_bytes key, mr_bytes value);
 typedef int mr_finish_fn(mr_ctx *ctx);
 typedef void mr_teardown_fn(mr_ctx *ctx);
+typedef uint64_t mr_order_key_fn(mr_bytes key, mr_bytes value);
+typedef void mr_describe_fn(mr_bytes task, char *buf, size_t size);
 
 struct mr_job {
     const char *name;         /* required; equals the module's file name */
@@ -145,6 +147,15 @@ struct mr_job {
     mr_teardown_fn *teardown;   /* optional */
     /* ABI 1.1 */
     mr_finish_fn *reduce_end;   /* optional, every rank */
+    /* ABI 1.2 */
+    /* optional: a 64-bit summary of `order`, for a faster output sort.
+     * Whenever order_key(a) < order_key(b) (unsigned), order must put a
+     * first; records with equal keys are compared with order. A key that
+     * says less (coarser) is slower, never wrong. Only read with order. */
+    mr_order_key_fn *order_key;
+    /* optional: a task descriptor as text, for --stats and --trace
+     * (NUL-terminated, at most size bytes). NULL: its printable bytes. */
+    mr_describe_fn *describe;
     /* New fields go here, and only here. */
 };
 
@@ -174,6 +185,11 @@ MR_PUBLIC int mr_task_add(mr_ctx *ctx, mr_bytes desc, double weight);
  * into the output. Copies key and value. Keys and values must each be
  * under 1 GiB. */
 MR_PUBLIC int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value);
+
+/* A fold for 8-byte unsigned counts (value_size 8): *acc += *value, in
+ * host byte order. The engine recognises it and adds in line, without a
+ * call per pair (ABI 1.2): counting jobs should use it. */
+MR_PUBLIC void mr_fold_sum_u64(void *acc, const void *value);
 
 /* Next value of the current key; returns 1 and sets *value, or 0 at the
  * end. Borrowed: valid until reduce/combine returns. */
@@ -249,6 +265,22 @@ static inline uint32_t mr_get_be32(const void *p)
     const unsigned char *b = (const unsigned char *)p;
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
            (uint32_t)b[3];
+}
+
+/* The first 8 bytes of p[0..len) as a big-endian number, zero-padded: a
+ * building block for order_key, since it orders byte strings as a
+ * bytewise comparison does (strings equal in their first 8 bytes, or
+ * differing only by trailing zero bytes, get equal numbers and are then
+ * compared in full by order). */
+static inline uint64_t mr_prefix64(const void *p, size_t len)
+{
+    unsigned char b[8] = {0};
+    if (len)
+        memcpy(b, p, len < 8 ? len : 8);
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++)
+        k = k << 8 | b[i];
+    return k;
 }
 
 #ifdef __cplusplus

@@ -9,7 +9,9 @@
  * stdout, the full table in --out, the summary line on stderr), but none
  * of the engine: one open-addressing table (a 64-bit slot per key: 32 bits
  * of hash and the entry's place in an arena; linear probing; load <= 1/2),
- * then one qsort of the entries by count descending, word ascending.
+ * then one sort of the entries by count descending, word ascending, with
+ * the engine's own sort (framework/mr_keysort.h: radix on a 64-bit key,
+ * then comparisons among equal keys).
  * Written to be simple and fast, not general.
  */
 /* SPDX-License-Identifier: MIT */
@@ -20,6 +22,9 @@
 #include <time.h>
 
 #include <mr/mr_input.h>
+#include <mr/mr_job.h>
+
+#include "mr_keysort.h"
 
 #include "wc_token.h"
 
@@ -177,12 +182,13 @@ static void drain(batch *b)
     }
 }
 
-static const unsigned char *sort_arena;
-
-static int by_count(const void *pa, const void *pb)
+/* Count descending, then word ascending: entries are count (8 bytes),
+ * length (4), word. */
+static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
 {
-    const unsigned char *a = sort_arena + *(const size_t *)pa;
-    const unsigned char *b = sort_arena + *(const size_t *)pb;
+    size_t oa = x->ref, ob = y->ref;
+    const unsigned char *a = (const unsigned char *)arena + oa;
+    const unsigned char *b = (const unsigned char *)arena + ob;
     uint64_t ca, cb;
     uint32_t la, lb;
     memcpy(&ca, a, 8);
@@ -193,6 +199,14 @@ static int by_count(const void *pa, const void *pb)
     memcpy(&lb, b + 8, 4);
     int c = memcmp(a + 12, b + 12, la < lb ? la : lb);
     return c ? c : (la > lb) - (la < lb);
+}
+
+/* by_count in 64 bits for mr_keysort, as the job's wc_order_key. */
+static uint64_t count_key(uint64_t count, const unsigned char *w, uint32_t n)
+{
+    if (count >= 0xffffff)
+        return 0;
+    return (0xffffff - count) << 40 | mr_prefix64(w, n) >> 24;
 }
 
 static void put_line(FILE *f, const unsigned char *e)
@@ -293,7 +307,8 @@ int main(int argc, char **argv)
         }
     }
 
-    size_t *order = xrealloc(NULL, (t.count + 1) * sizeof *order);
+    mr_keyed *order = xrealloc(NULL, (t.count + 1) * sizeof *order);
+    mr_keyed *tmp = xrealloc(NULL, (t.count + 1) * sizeof *tmp);
     size_t n = 0;
     uint64_t words = 0;
     for (size_t pos = 0; pos < t.alen; n++) {
@@ -302,13 +317,14 @@ int main(int argc, char **argv)
         memcpy(&count, t.arena + pos, 8);
         memcpy(&len, t.arena + pos + 8, 4);
         words += count;
-        order[n] = pos;
+        order[n].key = count_key(count, t.arena + pos + 12, len);
+        order[n].ref = pos;
         pos += esize(len);
     }
-    sort_arena = t.arena;
-    qsort(order, n, sizeof *order, by_count);
+    mr_keysort(order, tmp, n, by_count, t.arena);
+    free(tmp);
     for (size_t i = 0; i < n && i < (size_t)top; i++)
-        put_line(stdout, t.arena + order[i]);
+        put_line(stdout, t.arena + order[i].ref);
     fflush(stdout);
     if (out) {
         FILE *f = fopen(out, "w");
@@ -318,7 +334,7 @@ int main(int argc, char **argv)
         }
         setvbuf(f, NULL, _IOFBF, 1 << 20);
         for (size_t i = 0; i < n; i++)
-            put_line(f, t.arena + order[i]);
+            put_line(f, t.arena + order[i].ref);
         if (fclose(f) != 0) {
             perror(out);
             return 1;

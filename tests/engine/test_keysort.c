@@ -1,0 +1,118 @@
+/* test_keysort.c -- mr_keysort: radix on a 64-bit key, then comparisons. */
+/* SPDX-License-Identifier: MIT */
+#include "mr_internal.h"
+#include "mr_keysort.h"
+#include "mr_test.h"
+
+#include <stdlib.h>
+
+/* Records are indices into vals; the full order is by value, then index.
+ * The key is a coarse summary of the value (value >> shift), so runs of
+ * equal keys are long and the comparison really decides. */
+static const uint64_t *vals;
+static int calls;
+
+static int by_value(const mr_keyed *x, const mr_keyed *y, void *arg)
+{
+    (void)arg;
+    calls++;
+    uint64_t a = vals[x->ref], b = vals[y->ref];
+    if (a != b)
+        return a < b ? -1 : 1;
+    return (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+static int by_value_q(const void *a, const void *b)
+{
+    return by_value(a, b, NULL);
+}
+
+static void check(size_t n, uint64_t range, int shift, unsigned seed)
+{
+    uint64_t *v = malloc((n + 1) * sizeof *v);
+    mr_keyed *a = malloc((n + 1) * sizeof *a), *t = malloc((n + 1) * sizeof *t);
+    mr_keyed *want = malloc((n + 1) * sizeof *want);
+    srand(seed);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = (uint64_t)rand() << 33 ^ (uint64_t)rand() << 11 ^
+                     (uint64_t)rand();
+        v[i] = range ? x % range : x;
+        a[i].key = shift >= 64 ? 0 : v[i] >> shift;
+        a[i].ref = i;
+    }
+    vals = v;
+    memcpy(want, a, n * sizeof *a);
+    qsort(want, n, sizeof *want, by_value_q);
+    mr_keysort(a, t, n, by_value, NULL);
+    int same = 1;
+    for (size_t i = 0; i < n; i++)
+        same &= a[i].ref == want[i].ref && a[i].key == want[i].key;
+    if (!same)
+        fprintf(stderr, "keysort differs: n %zu range %llu shift %d\n", n,
+                (unsigned long long)range, shift);
+    CU_ASSERT(same);
+    free(v);
+    free(a);
+    free(t);
+    free(want);
+}
+
+static void test_orders(void)
+{
+    size_t sizes[] = {0, 1, 2, 15, 16, 17, 1000, 100000};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        check(sizes[s], 0, 0, 1);    /* distinct keys: radix alone */
+        check(sizes[s], 0, 40, 2);   /* coarse keys: long runs */
+        check(sizes[s], 50, 0, 3);   /* many equal values: ties by ref */
+        check(sizes[s], 1000, 64, 4); /* no key at all: merge sort only */
+        check(sizes[s], 1u << 20, 12, 5);
+    }
+}
+
+static void test_skips_constant_bytes(void)
+{
+    /* Keys that differ only in their low byte, and exact ones: the
+     * comparison is never needed. */
+    enum { N = 5000 };
+    uint64_t v[N];
+    mr_keyed a[N], t[N];
+    for (size_t i = 0; i < N; i++) {
+        v[i] = 0xabcdef0000000000ULL | ((i * 7919) % N);
+        a[i] = (mr_keyed){v[i], i};
+    }
+    vals = v;
+    calls = 0;
+    mr_keysort(a, t, N, by_value, NULL);
+    CU_ASSERT_EQUAL(calls, 0);
+    int sorted = 1;
+    for (size_t i = 1; i < N; i++)
+        sorted &= a[i - 1].key < a[i].key;
+    CU_ASSERT(sorted);
+}
+
+static void test_prefix64(void)
+{
+    CU_ASSERT_EQUAL(mr_prefix64("", 0), 0);
+    CU_ASSERT_EQUAL(mr_prefix64("a", 1), 0x6100000000000000ULL);
+    CU_ASSERT_EQUAL(mr_prefix64("abcdefghij", 10), 0x6162636465666768ULL);
+    /* a prefix sorts first, and the order is memcmp's */
+    CU_ASSERT(mr_prefix64("ab", 2) < mr_prefix64("ab\x01", 3));
+    CU_ASSERT(mr_prefix64("ab\xff", 3) < mr_prefix64("ac", 2));
+}
+
+static CU_TestInfo tests[] = {
+    {"same order as qsort, with and without ties", test_orders},
+    {"bytes every key shares cost nothing", test_skips_constant_bytes},
+    {"mr_prefix64 orders as memcmp", test_prefix64},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"keysort", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+    return mr_test_run(suites);
+}
