@@ -373,28 +373,52 @@ static int get_varint(const unsigned char **p, const unsigned char *end,
     return -1;
 }
 
+/* Reads a descriptor's header: after it, *p is at the first of *n
+ * entries. Returns 0, or -1 if it is malformed. */
+static int desc_header(mr_bytes task, const unsigned char **p, uint64_t *n)
+{
+    const unsigned char *end = (const unsigned char *)task.ptr + task.len;
+    *p = task.ptr;
+    if (task.len < 1 || **p != DESC_VERSION)
+        return -1;
+    (*p)++;
+    return get_varint(p, end, n);
+}
+
+/* Reads the entry at *p: flags, path (the previous entry's path, in
+ * `path`, cut to `shared` bytes, then the suffix), offset and length.
+ * Returns 0, or -1 if it is malformed. */
+static int desc_entry(const unsigned char **p, const unsigned char *end,
+                      unsigned *flags, GString *path, uint64_t *off,
+                      uint64_t *len)
+{
+    uint64_t shared, slen;
+    if (*p >= end)
+        return -1;
+    *flags = *(*p)++;
+    if (get_varint(p, end, &shared) || get_varint(p, end, &slen) ||
+        shared > path->len || slen > (uint64_t)(end - *p))
+        return -1;
+    g_string_truncate(path, (gsize)shared);
+    g_string_append_len(path, (const char *)*p, (gssize)slen);
+    *p += slen;
+    if (get_varint(p, end, off) || get_varint(p, end, len) ||
+        memchr(path->str, 0, path->len))
+        return -1;
+    return 0;
+}
+
 void mr_input_describe(mr_bytes task, char *buf, size_t size)
 {
-    const unsigned char *p = task.ptr, *end = p + task.len;
-    uint64_t n, shared, slen, off = 0, len = 0;
+    const unsigned char *p, *end = (const unsigned char *)task.ptr + task.len;
+    uint64_t n = 0, off = 0, len = 0;
+    unsigned flags;
     GString *path = g_string_new(NULL);
     char *first = NULL;
-    int ok = task.len >= 1 && p[0] == DESC_VERSION;
-    if (ok) {
-        p++;
-        ok = get_varint(&p, end, &n) == 0 && n > 0;
-    }
+    int ok = desc_header(task, &p, &n) == 0 && n > 0;
     for (uint64_t i = 0; ok && i < n; i++) {
-        ok = p < end && (p++, 1) && get_varint(&p, end, &shared) == 0 &&
-             get_varint(&p, end, &slen) == 0 && shared <= path->len &&
-             slen <= (uint64_t)(end - p);
-        if (!ok)
-            break;
-        g_string_truncate(path, (gsize)shared);
-        g_string_append_len(path, (const char *)p, (gssize)slen);
-        p += slen;
-        ok = get_varint(&p, end, &off) == 0 && get_varint(&p, end, &len) == 0;
-        if (i == 0)
+        ok = desc_entry(&p, end, &flags, path, &off, &len) == 0;
+        if (ok && i == 0)
             first = g_strdup(path->str);
     }
     if (!ok)
@@ -532,6 +556,17 @@ mr_bytes mr_input_plan_task(const mr_input_plan *plan, size_t i, double *weight)
     return mr_mem(t->desc->data, t->desc->len);
 }
 
+int mr_input_check_args(mr_ctx *ctx, const char *out)
+{
+    if (mr_ctx_argc(ctx) == 0)
+        return mr_error(ctx, MR_EUSAGE,
+                        "no INPUT: give files, folders, .gz files or - "
+                        "(standard input)");
+    if (out && mr_ctx_rank(ctx) == 0)
+        return mr_out_check(ctx, out);
+    return MR_OK;
+}
+
 int mr_input_split(mr_ctx *ctx, int argc, const char *const *argv,
                    mr_input_plan **out)
 {
@@ -662,16 +697,10 @@ const char *mr_input_reader_error(const mr_input_reader *r)
 int mr_input_reader_open(mr_input_reader *r, mr_bytes task)
 {
     mr_input_reader_close(r);
-    const unsigned char *p = task.ptr, *end = p + task.len;
     uint64_t n;
-    if (task.len < 1 || p[0] != DESC_VERSION) {
+    if (desc_header(task, &r->dp, &n) != 0)
         return reader_fail(r, MR_EINVAL, "malformed input task descriptor");
-    }
-    p++;
-    if (get_varint(&p, end, &n) != 0)
-        return reader_fail(r, MR_EINVAL, "malformed input task descriptor");
-    r->dp = p;
-    r->dend = end;
+    r->dend = (const unsigned char *)task.ptr + task.len;
     r->left = n;
     g_string_truncate(r->path, 0);
     return MR_OK;
@@ -681,23 +710,10 @@ int mr_input_reader_open(mr_input_reader *r, mr_bytes task)
  * an error. */
 static int entry_open(mr_input_reader *r)
 {
-    uint64_t shared, slen;
     if (!r->left)
         return 0;
-    if (r->dp >= r->dend)
-        goto bad;
-    r->flags = *r->dp++;
-    if (get_varint(&r->dp, r->dend, &shared) ||
-        get_varint(&r->dp, r->dend, &slen) || shared > r->path->len ||
-        slen > (uint64_t)(r->dend - r->dp))
-        goto bad;
-    g_string_truncate(r->path, (gsize)shared);
-    g_string_append_len(r->path, (const char *)r->dp, (gssize)slen);
-    r->dp += slen;
-    if (get_varint(&r->dp, r->dend, &r->off) ||
-        get_varint(&r->dp, r->dend, &r->len) ||
-        memchr(r->path->str, 0, r->path->len))
-        goto bad;
+    if (desc_entry(&r->dp, r->dend, &r->flags, r->path, &r->off, &r->len))
+        return reader_fail(r, MR_EINVAL, "malformed input task descriptor");
     r->left--;
 
     r->fd = open(r->path->str, O_RDONLY | O_CLOEXEC);
@@ -728,8 +744,6 @@ static int entry_open(mr_input_reader *r)
         r->state = r->len == 0 ? ENTRY_EOF : r->off ? ENTRY_SKIP : ENTRY_BODY;
     }
     return 1;
-bad:
-    return reader_fail(r, MR_EINVAL, "malformed input task descriptor");
 }
 
 static ssize_t pread_full(int fd, unsigned char *dst, size_t n, uint64_t pos)

@@ -225,16 +225,10 @@ static int stream_setup(mr_ctx *ctx)
         return mr_error(ctx, MR_EUSAGE, "--reducer CMD is required");
     if (combiner && !*combiner)
         return mr_error(ctx, MR_EUSAGE, "--combiner: give a command");
-    if (mr_ctx_argc(ctx) == 0)
-        return mr_error(ctx, MR_EUSAGE,
-                        "no INPUT: give files, folders, .gz files or - "
-                        "(standard input)");
     const char *out = mr_opt_string(ctx, "out");
-    if (out && mr_ctx_rank(ctx) == 0) {
-        int rc = mr_out_check(ctx, out);
-        if (rc != MR_OK)
-            return rc;
-    }
+    int rc = mr_input_check_args(ctx, out);
+    if (rc != MR_OK)
+        return rc;
     st_state *st = calloc(1, sizeof *st);
     if (!st)
         abort();

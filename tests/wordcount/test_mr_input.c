@@ -358,6 +358,47 @@ static void test_bad_descriptor(void)
     mr_input_reader_free(r);
 }
 
+/* mr_input_describe reads descriptors as the reader does: a path and its
+ * range, a group as FIRST .. LAST, and a malformed or cut descriptor as
+ * such, at every length it can be cut to. */
+static void test_describe(void)
+{
+    char buf[128];
+    ent one = {"/data/a.txt", 0, 100, 50};
+    GByteArray *d1 = encode(&one, 1);
+    mr_input_describe(mr_mem(d1->data, d1->len), buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "/data/a.txt bytes 100-150");
+
+    ent two[] = {{"/data/dir/f1.txt", 0, 0, 10},
+                 {"/data/dir/f2.txt", 0, 0, 20},
+                 {"/data/dir/sub/g.txt", 0, 0, 30}};
+    GByteArray *d3 = encode(two, 3);
+    mr_input_describe(mr_mem(d3->data, d3->len), buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf,
+                           "/data/dir/f1.txt .. /data/dir/sub/g.txt (3 files)");
+    mr_input_describe(mr_mem(d3->data, d3->len), buf, 12); /* truncated */
+    CU_ASSERT_STRING_EQUAL(buf, "/data/dir/f");
+
+    mr_input_reader *r = mr_input_reader_new(sep_space, 0);
+    for (guint len = 0; len < d3->len; len++) {
+        mr_input_describe(mr_mem(d3->data, len), buf, sizeof buf);
+        CU_ASSERT_STRING_EQUAL(buf, "(malformed input task)");
+        /* The reader refuses the same cut descriptor, at open or at the
+         * entry where it runs out (the files do not exist: a readable
+         * entry would fail naming its path instead). */
+        mr_input_chunk c;
+        int rc = mr_input_reader_open(r, mr_mem(d3->data, len));
+        if (rc == MR_OK)
+            rc = mr_input_reader_next(r, &c);
+        CU_ASSERT_EQUAL(rc, MR_EINVAL);
+        CU_ASSERT(strstr(mr_input_reader_error(r), "descriptor") != NULL ||
+                  strstr(mr_input_reader_error(r), "/data/dir/") != NULL);
+    }
+    mr_input_reader_free(r);
+    g_byte_array_unref(d1);
+    g_byte_array_unref(d3);
+}
+
 /* ---- gzip ---- */
 
 static GByteArray *gz_member(const void *data, size_t n, int level)
@@ -760,6 +801,7 @@ static CU_TestInfo tests[] = {
     {"chunk offsets", test_chunk_offsets},
     {"record longer than the buffer", test_long_record},
     {"malformed descriptor, vanished file", test_bad_descriptor},
+    {"describing tasks, cut descriptors", test_describe},
     {"gzip multi-member", test_gzip_multimember},
     {"gzip corrupt and truncated", test_gzip_corrupt},
     {"folder walk order and loops", test_walk_order},

@@ -131,6 +131,12 @@ MR_PUBLIC void mr_input_describe(mr_bytes task, char *buf, size_t size);
 MR_PUBLIC int mr_input_split(mr_ctx *ctx, int argc, const char *const *argv,
                              mr_input_plan **plan);
 
+/* For a job's setup, where usage errors belong (exit 2, before any work):
+ * no INPUT argument is a usage error, and on rank 0 the output file `out`
+ * (NULL: none) must be writable (mr_out_check). Returns MR_OK or the
+ * status from mr_error(). */
+MR_PUBLIC int mr_input_check_args(mr_ctx *ctx, const char *out);
+
 /* ---------------- reading ---------------- */
 
 /* A reader for records ending at the bytes where sep[b] != 0 (copied).
