@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mr/mr_job.h>
+
 #define P1 0x100000001b3ull      /* FNV-1a 64 prime */
 #define P2 0x9e3779b97f4a7c15ull /* golden ratio, odd */
 
@@ -164,4 +166,11 @@ int wc_tok_feed(wc_tok *t, unsigned char *d, size_t n, int cont,
         if (rc)
             return rc;
     }
+}
+
+uint64_t wc_count_key(uint64_t count, const void *word, size_t len)
+{
+    if (count >= 0xffffff)
+        return 0;
+    return (0xffffff - count) << 40 | mr_prefix64(word, len) >> 24;
 }

@@ -73,4 +73,11 @@ void wc_hash_init(uint64_t *h1, uint64_t *h2);
 void wc_hash_update(uint64_t *h1, uint64_t *h2, const unsigned char *p,
                     size_t n);
 
+/* The output order (count descending, then word bytewise) in 64 bits,
+ * for mr_keysort: 24 bits of count, descending, then the first 5 bytes of
+ * the word. Counts of 2^24 - 1 and more get key 0: they sort first, among
+ * themselves by the full comparison, and never a word's bytes under a
+ * clipped count. Shared by the job (order_key) and the baseline. */
+uint64_t wc_count_key(uint64_t count, const void *word, size_t len);
+
 #endif /* WC_TOKEN_H */

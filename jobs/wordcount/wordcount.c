@@ -77,16 +77,10 @@ static int wc_setup(mr_ctx *ctx)
     else
         return mr_error(ctx, MR_EUSAGE,
                         "--tokens %s: use 'words' or 'whitespace'", tokens);
-    if (mr_ctx_argc(ctx) == 0)
-        return mr_error(ctx, MR_EUSAGE,
-                        "no INPUT: give files, folders, .gz files or - "
-                        "(standard input)");
     const char *out = mr_opt_string(ctx, "out");
-    if (out && mr_ctx_rank(ctx) == 0) {
-        int rc = mr_out_check(ctx, out);
-        if (rc != MR_OK)
-            return rc;
-    }
+    int rc = mr_input_check_args(ctx, out);
+    if (rc != MR_OK)
+        return rc;
     wc_state *st = calloc(1, sizeof *st);
     if (!st)
         abort();
@@ -159,16 +153,10 @@ static int wc_order(mr_bytes ak, mr_bytes av, mr_bytes bk, mr_bytes bv)
     return (ak.len > bk.len) - (ak.len < bk.len);
 }
 
-/* wc_order in 64 bits, for the engine's radix sort (mr_keysort.h): 24
- * bits of count, descending, then the first 5 bytes of the word. Counts
- * of 2^24 - 1 and more get key 0: they sort first, among themselves by
- * wc_order, and never a word's bytes under a clipped count. */
+/* wc_order in 64 bits, for the engine's radix sort (see wc_count_key). */
 static uint64_t wc_order_key(mr_bytes key, mr_bytes value)
 {
-    uint64_t c = count_of(value);
-    if (c >= 0xffffff)
-        return 0;
-    return (0xffffff - c) << 40 | mr_prefix64(key.ptr, key.len) >> 24;
+    return wc_count_key(count_of(value), key.ptr, key.len);
 }
 
 /* "word\tcount\n"; OPTIMIZATION: no printf for millions of lines. */

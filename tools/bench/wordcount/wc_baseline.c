@@ -201,14 +201,6 @@ static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
     return c ? c : (la > lb) - (la < lb);
 }
 
-/* by_count in 64 bits for mr_keysort, as the job's wc_order_key. */
-static uint64_t count_key(uint64_t count, const unsigned char *w, uint32_t n)
-{
-    if (count >= 0xffffff)
-        return 0;
-    return (0xffffff - count) << 40 | mr_prefix64(w, n) >> 24;
-}
-
 static void put_line(FILE *f, const unsigned char *e)
 {
     uint64_t count;
@@ -317,7 +309,7 @@ int main(int argc, char **argv)
         memcpy(&count, t.arena + pos, 8);
         memcpy(&len, t.arena + pos + 8, 4);
         words += count;
-        order[n].key = count_key(count, t.arena + pos + 12, len);
+        order[n].key = wc_count_key(count, t.arena + pos + 12, len);
         order[n].ref = pos;
         pos += esize(len);
     }
