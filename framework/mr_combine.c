@@ -35,13 +35,18 @@ static size_t entry_size(const mr_fold *f, size_t klen)
     return (f->vstride + ENTRY_HDR + klen + 7) & ~(size_t)7;
 }
 
-void mr_fold_sum_u64(void *acc, const void *value)
+static inline void sum_u64(void *acc, const void *value)
 {
     uint64_t a, v;
     memcpy(&a, acc, 8);
     memcpy(&v, value, 8);
     a += v;
     memcpy(acc, &a, 8);
+}
+
+void mr_fold_sum_u64(void *acc, const void *value)
+{
+    sum_u64(acc, value);
 }
 
 void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold)
@@ -96,15 +101,10 @@ static void add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
             unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
             if (mr__load32(e + f->vstride) == key.len &&
                 mr__small_eq(e + f->vstride + ENTRY_HDR, key.ptr, key.len)) {
-                if (f->sum_u64) { /* OPTIMIZATION: see mr_fold_sum_u64 */
-                    uint64_t a, v;
-                    memcpy(&a, e, 8);
-                    memcpy(&v, value, 8);
-                    a += v;
-                    memcpy(e, &a, 8);
-                } else {
+                if (f->sum_u64) /* OPTIMIZATION: no call (mr_fold_sum_u64) */
+                    sum_u64(e, value);
+                else
                     f->fold(e, value);
-                }
                 return;
             }
         }

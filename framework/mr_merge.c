@@ -43,7 +43,7 @@ typedef struct sort_arg {
 } sort_arg;
 
 /* Two records of a run by the output order, then by offset: a total
- * order, so the sort does not depend on how qsort treats ties. */
+ * order, so the result does not depend on the order records arrived in. */
 static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
 {
     const sort_arg *s = arg;
@@ -57,7 +57,8 @@ static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
 /* The 64-bit summary of a record's place in the output order: the job's
  * order_key, or, when the job orders by key bytes (no order), the first
  * eight key bytes. A job with an order but no order_key gets 0 for every
- * record: the radix passes are skipped and qsort compares everything. */
+ * record: the radix passes are skipped and the merge sort compares
+ * everything. */
 static uint64_t order_key(const struct mr_job *job, const mr_rec *r)
 {
     if (!job->order)
