@@ -33,7 +33,8 @@ mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
     ctx->opts = opts;
     ctx->task = -1;
     mr__kvbuf_init(&ctx->tasks);
-    mr__kvbuf_init(&ctx->recv);
+    mr__kvbuf_init(&ctx->recv[0]);
+    mr__kvbuf_init(&ctx->recv[1]);
     mr__kvbuf_init(&ctx->out);
     ctx->parts = g_new0(mr_kvbuf, ctx->nranks);
     if (job->fold)
@@ -49,7 +50,8 @@ void mr__ctx_free(mr_ctx *ctx)
         return;
     mr__kvbuf_fini(&ctx->tasks);
     g_free(ctx->task_offs);
-    mr__kvbuf_fini(&ctx->recv);
+    mr__kvbuf_fini(&ctx->recv[0]);
+    mr__kvbuf_fini(&ctx->recv[1]);
     mr__kvbuf_fini(&ctx->out);
     for (int i = 0; i < ctx->nranks; i++)
         mr__kvbuf_fini(&ctx->parts[i]);

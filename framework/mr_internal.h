@@ -40,6 +40,8 @@ void mr__kvbuf_init(mr_kvbuf *b);
 void mr__kvbuf_fini(mr_kvbuf *b);
 void mr__kvbuf_clear(mr_kvbuf *b);
 void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra);
+/* Empties b and gives it exactly n bytes of room (no doubling). */
+void mr__kvbuf_alloc(mr_kvbuf *b, size_t n);
 void mr__kvbuf_append(mr_kvbuf *b, mr_bytes key, mr_bytes value,
                       uint32_t task);
 /* Appends n bytes of already serialised records (nrec of them). */
@@ -206,20 +208,20 @@ int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
 size_t mr__fold_bytes(const mr_fold *f);
 
 /* ---------------- mr_group.c: group records by key ----------------
- * Sorts a buffer's records by (key, task, position) so that the values of
- * a key arrive in task order whatever rank ran which task. */
+ * Sorts the records of one or more runs by (key, task, position) so that
+ * the values of a key arrive in task order whatever rank ran which task.
+ * The index holds record addresses, so the runs need not be one buffer
+ * (the shuffle leaves two: the rank's own pairs and what arrived). */
 typedef struct mr_group {
-    const unsigned char *base;
-    size_t *offs;
+    const unsigned char **recs;
     size_t n;
 } mr_group;
 
-void mr__group_build(mr_group *g, const mr_kvbuf *b);
+void mr__group_build(mr_group *g, const mr_kvbuf *runs, int nruns);
 void mr__group_fini(mr_group *g);
 
 struct mr_values {
-    const unsigned char *base;
-    const size_t *offs; /* NULL: a single value in `one` */
+    const unsigned char *const *recs; /* NULL: a single value in `one` */
     size_t i, end;
     mr_bytes one;
     int one_left;
@@ -295,7 +297,11 @@ struct mr_ctx {
     /* map and shuffle */
     mr_fold fold;
     mr_kvbuf *parts; /* one per destination rank */
-    mr_kvbuf recv;
+    /* After the shuffle: [0] the rank's own run (moved from parts, never
+     * copied), [1] the pairs the other ranks sent, by source rank; the
+     * first recv_lower bytes of [1] came from ranks below this one. */
+    mr_kvbuf recv[2];
+    size_t recv_lower, recv_lower_nrec;
     mr_kvbuf out;
 
     /* clocks and counters */
@@ -338,8 +344,9 @@ int mr__sched_parse(const char *name, mr_schedule *out);
 const char *mr__sched_name(mr_schedule s);
 
 /* ---------------- mr_shuffle.c ---------------- */
-/* Sends ctx->parts[d] to rank d and appends what arrives to ctx->recv, in
- * rounds of at most cfg->shuffle_round bytes sent per rank. Collective. */
+/* Sends ctx->parts[d] to rank d, in rounds of at most cfg->shuffle_round
+ * bytes sent per rank: the rank's own run becomes ctx->recv[0], what the
+ * others send goes to ctx->recv[1]. Collective. */
 int mr__shuffle_run(mr_ctx *ctx);
 /* How many whole records from p[0..len) fit in `limit` bytes (at least one
  * if len > 0, so an oversized record still moves). Returns bytes. */

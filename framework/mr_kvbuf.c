@@ -37,6 +37,13 @@ void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra)
     b->cap = cap;
 }
 
+void mr__kvbuf_alloc(mr_kvbuf *b, size_t n)
+{
+    mr__kvbuf_fini(b);
+    b->cap = n ? n : 1;
+    b->data = g_malloc(b->cap);
+}
+
 void mr__kvbuf_append(mr_kvbuf *b, mr_bytes key, mr_bytes value,
                       uint32_t task)
 {

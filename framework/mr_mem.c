@@ -52,5 +52,6 @@ int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what)
                     "more memory or use more ranks",
                     mib(rss + extra), extra ? " (" : "", extra ? what : "",
                     extra ? ")" : "", mib(limit), mib(fold), mib(parts),
-                    mib(ctx->recv.cap), mib(ctx->out.cap));
+                    mib(ctx->recv[0].cap + ctx->recv[1].cap),
+                    mib(ctx->out.cap));
 }

@@ -1,20 +1,41 @@
 /* mr_shuffle.c -- exchange partitioned key/value runs between ranks.
  *
  * Each rank has one run per destination rank (ctx->parts, built by
- * mr_emit or from the fold table). The exchange goes in rounds: in each
- * round a rank sends every destination at most shuffle_round / P bytes
- * (whole records; one record even if it is larger, which MR_MAX_ITEM keeps
- * far below 2 GiB), with MPI_Alltoall of the byte counts, so receivers can
- * size their buffers, then MPI_Alltoallv of the bytes. A round therefore
- * never moves a message of 2 GiB or more (MPI counts are int), whatever
- * the data, and the round size bounds the staging buffer. Rounds go on
- * until no rank has anything left (one MPI_Allreduce per round).
+ * mr_emit or from the fold table). The rank's own run never goes through
+ * MPI: it becomes ctx->recv[0] (moved, not copied). For the others, one
+ * MPI_Alltoall of the totals (bytes, records) lets every rank allocate
+ * ctx->recv[1] once, at its exact size, with one region per source rank.
+ * Then the bytes move in rounds of one MPI_Alltoallw each: in a round
+ * every rank sends every destination the next min(limit, left) bytes of
+ * its run, limit = shuffle_round / P. No message reaches 2 GiB (MPI
+ * counts are int) whatever the data, and the round size is an option, so
+ * tests force thousands of rounds with little data.
  *
- * Memory: the parts are freed as soon as they are sent, so a rank holds
- * about one copy of its data (parts shrinking, recv growing) plus one
- * round's staging buffer.
+ * Rounds cut runs at any byte, not at record boundaries: a source's bytes
+ * land in order in its region, so a record split between rounds is whole
+ * again when its last piece arrives. Every rank can compute every round's
+ * counts itself from the totals, so a round is one collective and nobody
+ * walks the records to find a cut (that walk read every byte once more:
+ * 6 ms of 30 at -np 2 with 64 MiB per rank). The number of rounds is one
+ * MPI_Allreduce (max) at the start.
  *
- * With one rank there is nothing to exchange: parts[0] becomes recv.
+ * Why MPI_Alltoallw and not MPI_Alltoallv: Alltoallv moves one send
+ * buffer with int displacements, and the runs are separate arenas, so it
+ * needed a staging copy of every byte (and first-touch faults on the
+ * stage; with them, half the phase). Alltoallw takes a datatype per peer:
+ * each is a one-block hindexed type at an absolute address, used from
+ * MPI_BOTTOM, so bytes go straight from a run into the receiver's region
+ * (one copy, MPI's), and regions beyond 2 GiB need no int displacement.
+ *
+ * Why two receive runs and not one: appending what arrives to the own run
+ * meant growing it, and a realloc of tens of MiB is a copy (glibc keeps
+ * big blocks in the heap here, see mr_run.c); and a fresh block for both
+ * meant copying the own run. The reduce phase reads both runs
+ * (mr__group_build takes several), so nothing is copied but by MPI.
+ *
+ * Memory: a run is freed as soon as it is sent in full, so a rank holds
+ * about one copy of its data (parts shrinking, recv growing), and no
+ * staging buffer.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -36,96 +57,122 @@ size_t mr__shuffle_cut(const unsigned char *p, size_t len, size_t limit,
     return n;
 }
 
+/* The rank's own run becomes ctx->recv[0], without MPI and without a
+ * copy. */
+static void keep_own(mr_ctx *ctx)
+{
+    mr_kvbuf *own = &ctx->parts[ctx->rank];
+    ctx->shuffle_sent += own->len;
+    ctx->shuffle_recv += own->len;
+    mr__kvbuf_move(&ctx->recv[0], own);
+}
+
+/* The next piece of one side of a peer's exchange: the bytes at
+ * base[0..total), `done` of them moved in earlier rounds. Sets a
+ * one-block datatype at the piece's absolute address (count 1) or
+ * count 0; returns the piece's size. */
+static size_t piece(unsigned char *base, size_t total, size_t done,
+                    size_t limit, int *count, MPI_Datatype *type)
+{
+    size_t n = MIN(limit, total - done);
+    *count = 0;
+    *type = MPI_BYTE;
+    if (n) {
+        MPI_Aint at;
+        int len = (int)n;
+        MPI_Get_address(base + done, &at);
+        MPI_Type_create_hindexed(1, &len, &at, MPI_BYTE, type);
+        MPI_Type_commit(type);
+        *count = 1;
+    }
+    return n;
+}
+
 int mr__shuffle_run(mr_ctx *ctx)
 {
-    int P = ctx->nranks;
-    if (P == 1) { /* OPTIMIZATION: nothing to exchange */
-        ctx->shuffle_sent = ctx->shuffle_recv = ctx->parts[0].len;
-        if (ctx->recv.len == 0) {
-            mr__kvbuf_move(&ctx->recv, &ctx->parts[0]);
-        } else {
-            mr__kvbuf_append_raw(&ctx->recv, ctx->parts[0].data,
-                                 ctx->parts[0].len, ctx->parts[0].nrec);
-            mr__kvbuf_fini(&ctx->parts[0]);
-        }
+    int P = ctx->nranks, me = ctx->rank;
+    keep_own(ctx);
+    if (P == 1)
         return MR_OK;
-    }
     size_t limit = (size_t)ctx->cfg->shuffle_round / (size_t)P;
-    if (limit < 1)
-        limit = 1;
-    size_t *pos = g_new0(size_t, P);
-    int *scount = g_new(int, P), *rcount = g_new(int, P);
-    int *sdispl = g_new(int, P), *rdispl = g_new(int, P);
-    /* Counts of records travel with the byte counts. */
-    int64_t *smeta = g_new(int64_t, 2 * P), *rmeta = g_new(int64_t, 2 * P);
-    mr_kvbuf stage;
-    mr__kvbuf_init(&stage);
-    int mem_failed = 0;
+    limit = MAX(limit, 1);
+    g_assert(limit < (size_t)INT_MAX);
+    int64_t *smeta = g_new0(int64_t, 2 * P), *rmeta = g_new0(int64_t, 2 * P);
+    size_t *sdone = g_new0(size_t, P), *rdone = g_new0(size_t, P);
+    size_t *region = g_new0(size_t, P);
+    int *scount = g_new0(int, P), *rcount = g_new0(int, P);
+    int *displ = g_new0(int, P); /* all 0: addresses are in the types */
+    MPI_Datatype *stype = g_new(MPI_Datatype, P);
+    MPI_Datatype *rtype = g_new(MPI_Datatype, P);
 
-    for (;;) {
-        int more = 0;
-        double t0 = mr__now(ctx);
-        mr__kvbuf_clear(&stage);
-        size_t cut[P], ncut[P], stotal = 0;
-        for (int d = 0; d < P; d++) {
-            mr_kvbuf *b = &ctx->parts[d];
-            cut[d] = mr__shuffle_cut(b->data + pos[d], b->len - pos[d], limit,
-                                     &ncut[d]);
-            stotal += cut[d];
-        }
-        /* One exact reservation: growing the staging buffer by doubling
-         * copied it over and over (measured: most of the phase). */
-        mr__kvbuf_reserve(&stage, stotal + 1);
-        for (int d = 0; d < P; d++) {
-            mr_kvbuf *b = &ctx->parts[d];
-            size_t nrec = ncut[d], n = cut[d];
-            g_assert(n < (size_t)INT_MAX);
-            sdispl[d] = (int)stage.len;
-            mr__kvbuf_append_raw(&stage, b->data + pos[d], n, nrec);
-            scount[d] = (int)n;
-            smeta[2 * d] = (int64_t)n;
-            smeta[2 * d + 1] = (int64_t)nrec;
-            pos[d] += n;
-            if (pos[d] < b->len)
-                more = 1;
-            else if (b->data) /* sent in full: give the memory back now */
-                mr__kvbuf_fini(b), pos[d] = 0;
-        }
-        MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T,
-                     ctx->comm);
-        int64_t total = 0, nrec = 0;
-        for (int s = 0; s < P; s++) {
-            rcount[s] = (int)rmeta[2 * s];
-            nrec += rmeta[2 * s + 1];
-            rdispl[s] = (int)total;
-            total += rmeta[2 * s];
-        }
-        /* Each sender sends us at most limit bytes plus one record, so a
-         * round's receive fits an int unless records are huge and many. */
-        g_assert(total < INT_MAX);
-        if (mr__mem_check(ctx, (uint64_t)total, "to receive a shuffle round"))
-            mem_failed = 1; /* still take part in the collectives */
-        mr__kvbuf_reserve(&ctx->recv, (size_t)total + 1);
-        MPI_Alltoallv(stage.data, scount, sdispl, MPI_BYTE,
-                      ctx->recv.data + ctx->recv.len, rcount, rdispl,
-                      MPI_BYTE, ctx->comm);
-        ctx->recv.len += (size_t)total;
-        ctx->recv.nrec += (size_t)nrec;
-        ctx->shuffle_sent += stage.len;
-        ctx->shuffle_recv += (uint64_t)total;
-        ctx->shuffle_rounds++;
-        MPI_Allreduce(MPI_IN_PLACE, &more, 1, MPI_INT, MPI_LOR, ctx->comm);
-        mr__span_add(ctx, MR_SPAN_ROUND, t0, mr__now(ctx), stage.len);
-        if (!more)
-            break;
+    /* Totals first: ctx->recv[1] is allocated once, at its exact size,
+     * with one region per source rank. */
+    long rounds = 0;
+    for (int d = 0; d < P; d++) {
+        if (d == me)
+            continue;
+        smeta[2 * d] = (int64_t)ctx->parts[d].len;
+        smeta[2 * d + 1] = (int64_t)ctx->parts[d].nrec;
+        rounds = MAX(rounds, (long)((ctx->parts[d].len + limit - 1) / limit));
     }
-    mr__kvbuf_fini(&stage);
-    g_free(pos);
-    g_free(scount);
-    g_free(rcount);
-    g_free(sdispl);
-    g_free(rdispl);
+    MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T, ctx->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, ctx->comm);
+    size_t incoming = 0, nrec = 0;
+    for (int s = 0; s < P; s++) {
+        region[s] = incoming;
+        incoming += (size_t)rmeta[2 * s];
+        nrec += (size_t)rmeta[2 * s + 1];
+    }
+    int mem_failed = 0;
+    if (mr__mem_check(ctx, incoming, "to receive the shuffle"))
+        mem_failed = 1; /* still take part in the collectives */
+    mr_kvbuf *in = &ctx->recv[1];
+    g_assert(in->len == 0);
+    mr__kvbuf_alloc(in, incoming);
+    ctx->recv_lower = region[me];
+    ctx->recv_lower_nrec = 0;
+    for (int q = 0; q < me; q++)
+        ctx->recv_lower_nrec += (size_t)rmeta[2 * q + 1];
+
+    for (long r = 0; r < rounds; r++) {
+        double t0 = mr__now(ctx);
+        size_t sent = 0;
+        for (int p = 0; p < P; p++) {
+            size_t n = piece(ctx->parts[p].data, (size_t)smeta[2 * p],
+                             sdone[p], limit, &scount[p], &stype[p]);
+            sdone[p] += n;
+            sent += n;
+            n = piece(in->data + region[p], (size_t)rmeta[2 * p],
+                      rdone[p], limit, &rcount[p], &rtype[p]);
+            rdone[p] += n;
+            ctx->shuffle_recv += n;
+        }
+        MPI_Alltoallw(MPI_BOTTOM, scount, displ, stype, MPI_BOTTOM, rcount,
+                      displ, rtype, ctx->comm);
+        for (int p = 0; p < P; p++) {
+            if (scount[p])
+                MPI_Type_free(&stype[p]);
+            if (rcount[p])
+                MPI_Type_free(&rtype[p]);
+            if (p != me && ctx->parts[p].data &&
+                sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
+                mr__kvbuf_fini(&ctx->parts[p]);
+        }
+        ctx->shuffle_sent += sent;
+        ctx->shuffle_rounds++;
+        mr__span_add(ctx, MR_SPAN_ROUND, t0, mr__now(ctx), sent);
+    }
+    in->len = incoming;
+    in->nrec = nrec;
     g_free(smeta);
     g_free(rmeta);
+    g_free(sdone);
+    g_free(rdone);
+    g_free(region);
+    g_free(scount);
+    g_free(rcount);
+    g_free(displ);
+    g_free(stype);
+    g_free(rtype);
     return mem_failed ? ctx->status : MR_OK;
 }

@@ -23,7 +23,7 @@ static void test_group_order(void)
                              mr_mem(v, (size_t)vl), (uint32_t)task);
         }
     mr_group g;
-    mr__group_build(&g, &b);
+    mr__group_build(&g, &b, 1);
     CU_ASSERT_EQUAL_FATAL(g.n, 12);
     const char *want[] = {"apple", "apple", "apple\0x", "apple\0x",
                           "applesauce-long-key", "applesauce-long-key",
@@ -34,7 +34,7 @@ static void test_group_order(void)
                           "2.4", "5.4", "2.0", "2.5", "5.0", "5.5"};
     for (size_t i = 0; i < g.n; i++) {
         mr_rec r;
-        mr__rec_read(g.base + g.offs[i], &r);
+        mr__rec_read(g.recs[i], &r);
         CU_ASSERT_EQUAL(r.key.len, wlen[i]);
         CU_ASSERT(memcmp(r.key.ptr, want[i], wlen[i]) == 0);
         CU_ASSERT_EQUAL(r.value.len, strlen(wval[i]));
@@ -51,8 +51,8 @@ static void test_values_iterator(void)
     for (uint32_t i = 0; i < 3; i++)
         mr__kvbuf_append(&b, mr_str("k"), mr_mem(&i, 4), 9 - i);
     mr_group g;
-    mr__group_build(&g, &b);
-    mr_values v = {.base = g.base, .offs = g.offs, .i = 0, .end = g.n};
+    mr__group_build(&g, &b, 1);
+    mr_values v = {.recs = g.recs, .i = 0, .end = g.n};
     mr_bytes x;
     uint32_t got[3], n = 0;
     while (mr_values_next(&v, &x) && n < 3)
@@ -67,7 +67,42 @@ static void test_values_iterator(void)
     mr__kvbuf_fini(&b);
 }
 
+/* After the shuffle a rank groups two runs: its own pairs and what the
+ * others sent. A key's values still come in task order, and within a task
+ * in emission order, whichever run holds them. */
+static void test_group_two_runs(void)
+{
+    mr_kvbuf b[2];
+    mr__kvbuf_init(&b[0]);
+    mr__kvbuf_init(&b[1]);
+    uint32_t task_of_run[2][2] = {{7, 7}, {9, 3}};
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 2; t++)
+            for (uint32_t i = 0; i < 3; i++) {
+                uint32_t v = task_of_run[k][t] * 10 + i;
+                mr__kvbuf_append(&b[k], mr_str(i == 1 ? "b" : "a"),
+                                 mr_mem(&v, 4), task_of_run[k][t]);
+            }
+    mr_group g;
+    mr__group_build(&g, b, 2);
+    CU_ASSERT_EQUAL_FATAL(g.n, 12);
+    /* key a: tasks 3, 7 (twice over: two blocks of the same task), 9 */
+    uint32_t want[] = {30, 32, 70, 72, 70, 72, 90, 92, 31, 71, 71, 91};
+    for (size_t i = 0; i < g.n; i++) {
+        mr_rec r;
+        uint32_t v;
+        mr__rec_read(g.recs[i], &r);
+        memcpy(&v, r.value.ptr, 4);
+        CU_ASSERT_EQUAL(v, want[i]);
+        CU_ASSERT_EQUAL(((const char *)r.key.ptr)[0], i < 8 ? 'a' : 'b');
+    }
+    mr__group_fini(&g);
+    mr__kvbuf_fini(&b[0]);
+    mr__kvbuf_fini(&b[1]);
+}
+
 static CU_TestInfo tests[] = {
+    {"two runs: values in task order across runs", test_group_two_runs},
     {"keys bytewise, values in task order", test_group_order},
     {"values iterator", test_values_iterator},
     CU_TEST_INFO_NULL,
