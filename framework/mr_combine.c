@@ -27,8 +27,13 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
+#include "mr_bigmem.h"
 
 #define ENTRY_HDR 4
+/* In an entry's key length: the entry was dropped (its key now belongs
+ * to another rank's run). Keys are under 1 GiB, so the bit is free, and a
+ * dropped entry can never match a lookup. */
+#define DROPPED 0x80000000u
 
 static size_t entry_size(const mr_fold *f, size_t klen)
 {
@@ -57,20 +62,20 @@ void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold)
     f->fold = fold;
     f->sum_u64 = fold == mr_fold_sum_u64 && vsize == 8;
     f->mask = 1023;
-    f->slots = g_new0(uint64_t, f->mask + 1);
+    f->slots = mr_bigmem_zalloc((f->mask + 1) * sizeof(uint64_t));
 }
 
 void mr__fold_fini(mr_fold *f)
 {
-    g_free(f->slots);
-    g_free(f->arena);
+    mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
+    mr_bigmem_free(f->arena, f->acap);
     memset(f, 0, sizeof *f);
 }
 
 static void grow_slots(mr_fold *f)
 {
     size_t nmask = f->mask * 2 + 1;
-    uint64_t *ns = g_new0(uint64_t, nmask + 1);
+    uint64_t *ns = mr_bigmem_zalloc((nmask + 1) * sizeof(uint64_t));
     for (size_t i = 0; i <= f->mask; i++) {
         uint64_t s = f->slots[i];
         if (!s)
@@ -78,13 +83,17 @@ static void grow_slots(mr_fold *f)
         size_t off = ((s & 0xffffffffu) - 1) * 8;
         const unsigned char *e = f->arena + off;
         uint32_t kl = mr__load32(e + f->vstride);
+        if (kl & DROPPED) { /* not carried over */
+            f->count--;
+            continue;
+        }
         uint64_t h = mr__hash(e + f->vstride + ENTRY_HDR, kl);
         size_t j = h & nmask;
         while (ns[j])
             j = (j + 1) & nmask;
         ns[j] = s;
     }
-    g_free(f->slots);
+    mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
     f->slots = ns;
     f->mask = nmask;
 }
@@ -116,7 +125,7 @@ static void add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
         size_t cap = f->acap ? f->acap : 65536;
         while (cap - f->alen < need)
             cap *= 2;
-        f->arena = g_realloc(f->arena, cap);
+        f->arena = mr_bigmem_grow(f->arena, f->acap, cap);
         f->acap = cap;
     }
     g_assert(f->alen / 8 + 1 < 0xffffffffu); /* 32 GiB per table */
@@ -180,14 +189,26 @@ void mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
 int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc)
 {
     g_assert(f->rcount == 0); /* readers flush first */
-    if (*pos >= f->alen)
-        return 0;
-    unsigned char *e = f->arena + *pos;
-    uint32_t kl = mr__load32(e + f->vstride);
-    *acc = e;
-    *key = (mr_bytes){e + f->vstride + ENTRY_HDR, kl};
-    *pos += entry_size(f, kl);
-    return 1;
+    for (;;) {
+        if (*pos >= f->alen)
+            return 0;
+        unsigned char *e = f->arena + *pos;
+        uint32_t kl = mr__load32(e + f->vstride);
+        *pos += entry_size(f, kl & ~DROPPED);
+        if (kl & DROPPED)
+            continue;
+        *acc = e;
+        *key = (mr_bytes){e + f->vstride + ENTRY_HDR, kl};
+        return 1;
+    }
+}
+
+void mr__fold_drop(mr_fold *f, mr_bytes key)
+{
+    unsigned char *kl = (unsigned char *)key.ptr - ENTRY_HDR;
+    g_assert(kl >= f->arena && kl < f->arena + f->alen);
+    uint32_t v = mr__load32(kl) | DROPPED;
+    memcpy(kl, &v, 4);
 }
 
 size_t mr__fold_bytes(const mr_fold *f)

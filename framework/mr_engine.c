@@ -215,8 +215,10 @@ static int phase_map(mr_ctx *ctx)
     return rc;
 }
 
-/* Fold jobs: the table becomes one run per destination. Others: the
- * job's combine runs over each destination's pairs. */
+/* Fold jobs: the entries of the table whose keys belong to other ranks
+ * become one run per destination and are dropped from the table; the
+ * rank's own keys stay in it, and reduce folds what arrives into it.
+ * Others: the job's combine runs over each destination's pairs. */
 static int phase_combine(mr_ctx *ctx)
 {
     int rc = MR_OK;
@@ -230,11 +232,12 @@ static int phase_combine(mr_ctx *ctx)
             while (mr__fold_next(&ctx->fold, &pos, &key, &acc)) {
                 if ((rc = mr__partition(ctx, key, &d)) != MR_OK)
                     break;
+                if (d == (uint32_t)ctx->rank)
+                    continue;
                 mr__kvbuf_append(&ctx->parts[d], key,
                                  mr_mem(acc, ctx->job.value_size), 0);
+                mr__fold_drop(&ctx->fold, key);
             }
-            mr__fold_fini(&ctx->fold);
-            mr__fold_init(&ctx->fold, ctx->job.value_size, ctx->job.fold);
         }
         leave(ctx);
         return rc;
@@ -270,7 +273,7 @@ static int phase_shuffle(mr_ctx *ctx)
 
 static int reduce_fold(mr_ctx *ctx)
 {
-    if (ctx->nranks > 1) { /* fold what arrived into a fresh table */
+    if (ctx->nranks > 1) { /* fold what arrived into the own keys */
         for (int k = 0; k < 2; k++) {
             mr_kvbuf *b = &ctx->recv[k];
             size_t off = 0;

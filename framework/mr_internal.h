@@ -205,6 +205,10 @@ void mr__fold_flush(mr_fold *f);
 /* Iterates entries in insertion order: start with *pos = 0; returns 0 at
  * the end. Borrowed: valid until the next add or fini. Flush first. */
 int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
+/* Drops the entry whose key mr__fold_next just returned: iteration skips
+ * it from then on, and it never matches an add again (an add of the same
+ * key makes a new entry). Its memory stays until fini. */
+void mr__fold_drop(mr_fold *f, mr_bytes key);
 size_t mr__fold_bytes(const mr_fold *f);
 
 /* ---------------- mr_group.c: group records by key ----------------

@@ -114,6 +114,7 @@ typedef struct cursor {
     const unsigned char *p, *end;
     int finished;
     mr_rec cur;
+    uint64_t key; /* order_key of cur */
 } cursor;
 
 static void fetch(mr_ctx *ctx, cursor *c)
@@ -144,6 +145,7 @@ static int advance(mr_ctx *ctx, cursor *c)
         fetch(ctx, c);
     }
     c->p += mr__rec_read(c->p, &c->cur);
+    c->key = order_key(&ctx->job, &c->cur);
     return 1;
 }
 
@@ -165,8 +167,12 @@ typedef struct heap {
     const struct mr_job *job;
 } heap;
 
+/* OPTIMIZATION: the order keys first, as in the sort; the job's order
+ * only when they are equal. */
 static int less(const heap *h, int x, int y)
 {
+    if (h->c[x].key != h->c[y].key)
+        return h->c[x].key < h->c[y].key;
     int c = mr__out_compare(h->job, &h->c[x].cur, &h->c[y].cur);
     return c ? c < 0 : h->c[x].rank < h->c[y].rank;
 }

@@ -170,7 +170,15 @@ int wc_tok_feed(wc_tok *t, unsigned char *d, size_t n, int cont,
 
 uint64_t wc_count_key(uint64_t count, const void *word, size_t len)
 {
-    if (count >= 0xffffff)
-        return 0;
-    return (0xffffff - count) << 40 | mr_prefix64(word, len) >> 24;
+    if (count == 0) /* does not occur in a table; sorts last, coarsely */
+        return UINT64_MAX;
+    /* count = 2^(L-1) + m, m < 2^(L-1); L = bit length, 1 to 64 */
+    unsigned L = 64 - (unsigned)__builtin_clzll(count);
+    uint64_t head = (uint64_t)(64 - L) << 58; /* longer counts first */
+    if (L > 40)
+        return head; /* huge counts: the full comparison decides */
+    unsigned mbits = L - 1, wbits = 58 - mbits;
+    uint64_t m = count - ((uint64_t)1 << mbits);
+    uint64_t mdesc = (((uint64_t)1 << mbits) - 1) - m; /* larger m first */
+    return head | mdesc << wbits | mr_prefix64(word, len) >> (64 - wbits);
 }

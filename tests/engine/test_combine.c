@@ -92,7 +92,56 @@ static void test_fold_odd_value_size(void)
     mr__fold_fini(&f);
 }
 
+/* Combine at P > 1 drops the entries of other ranks' keys and keeps
+ * folding into the rest: dropped entries are skipped by iteration, match
+ * no add, and are not carried over when the slots grow. */
+static void test_fold_drop(void)
+{
+    mr_fold f;
+    mr__fold_init(&f, 8, mr_fold_sum_u64);
+    enum { N = 3000 };
+    uint64_t one = 1;
+    char k[24];
+    for (int i = 0; i < N; i++) {
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        mr__fold_add(&f, mr_mem(k, (size_t)kl), &one);
+    }
+    mr__fold_flush(&f);
+    size_t pos = 0, kept = 0;
+    mr_bytes key;
+    void *acc;
+    while (mr__fold_next(&f, &pos, &key, &acc))
+        if (atoi((const char *)key.ptr + 1) % 3 == 0) /* "another rank's" */
+            mr__fold_drop(&f, key);
+    /* Fold more into the kept keys, and enough new keys (k3000..) that the
+     * slots grow over the dropped entries. */
+    for (int i = 0; i < 4 * N; i++) {
+        if (i < N && i % 3 == 0)
+            continue;
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        mr__fold_add(&f, mr_mem(k, (size_t)kl), &one);
+    }
+    mr__fold_flush(&f);
+    pos = 0;
+    int ok = 1;
+    while (mr__fold_next(&f, &pos, &key, &acc)) {
+        int i = atoi((const char *)key.ptr + 1);
+        uint64_t a;
+        memcpy(&a, acc, 8);
+        if (i < N && i % 3 == 0)
+            ok = 0; /* a dropped key came back */
+        if (a != (i < N ? 2u : 1u))
+            ok = 0;
+        kept++;
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL(kept, 4 * N - N / 3);
+    CU_ASSERT_EQUAL(f.count, 4 * N - N / 3); /* dropped slots not carried */
+    mr__fold_fini(&f);
+}
+
 static CU_TestInfo tests[] = {
+    {"dropped entries: skipped, never matched, not regrown", test_fold_drop},
     {"sums, growth, insertion order", test_fold},
     {"the same with mr_fold_sum_u64, in line", test_fold_sum_u64},
     {"odd value size, keys of every length", test_fold_odd_value_size},

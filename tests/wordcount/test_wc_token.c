@@ -269,7 +269,49 @@ static void test_random(void)
     g_rand_free(g);
 }
 
+/* The output order: count descending, then word bytewise (a prefix
+ * first). */
+static int out_order(uint64_t ca, const char *a, uint64_t cb, const char *b)
+{
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+/* wc_count_key's one rule: a smaller key means earlier in the output
+ * order. Counts of every bit length, words that share long prefixes. */
+static void test_count_key(void)
+{
+    static const uint64_t counts[] = {0, 1, 2, 3, 7, 8, 14, 255, 256, 2047,
+                                      2048, 0xffffff, 0x1000000,
+                                      (1ULL << 39) + 5, 1ULL << 40,
+                                      (1ULL << 40) + 1, UINT64_MAX / 3,
+                                      UINT64_MAX};
+    static const char *words[] = {"", "a", "ab", "sode", "sodedaro",
+                                  "sodeerro", "sodedarp", "sodedaroo",
+                                  "\xff\xff", "zz", "sodedar"};
+    size_t nc = sizeof counts / sizeof *counts;
+    size_t nw = sizeof words / sizeof *words;
+    int wrong = 0;
+    for (size_t i = 0; i < nc * nw; i++)
+        for (size_t j = 0; j < nc * nw; j++) {
+            uint64_t ca = counts[i / nw], cb = counts[j / nw];
+            const char *a = words[i % nw], *b = words[j % nw];
+            uint64_t ka = wc_count_key(ca, a, strlen(a));
+            uint64_t kb = wc_count_key(cb, b, strlen(b));
+            if (ka < kb && out_order(ca, a, cb, b) >= 0)
+                wrong++;
+        }
+    CU_ASSERT_EQUAL(wrong, 0);
+    /* Small counts leave room for more of the word: 6 bytes under a
+     * count of 14 (these differ in the fifth), 7 under a count of 1
+     * (these in the seventh), so their keys tell them apart. */
+    CU_ASSERT(wc_count_key(14, "sodedaro", 8) < wc_count_key(14, "sodeerro", 8));
+    CU_ASSERT(wc_count_key(1, "sodedaxo", 8) < wc_count_key(1, "sodedayo", 8));
+}
+
 static CU_TestInfo tests[] = {
+    {"order key", test_count_key},
     {"words", test_words},
     {"whitespace", test_whitespace},
     {"tokens across chunks", test_continues},

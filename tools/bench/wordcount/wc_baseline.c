@@ -24,6 +24,7 @@
 #include <mr/mr_input.h>
 #include <mr/mr_job.h>
 
+#include "mr_bigmem.h"
 #include "mr_keysort.h"
 
 #include "wc_token.h"
@@ -70,9 +71,7 @@ static size_t esize(size_t len)
 static void grow(table *t)
 {
     size_t nmask = t->mask * 2 + 1;
-    uint64_t *ns = calloc(nmask + 1, 8);
-    if (!ns)
-        exit(1);
+    uint64_t *ns = mr_bigmem_zalloc((nmask + 1) * 8);
     for (size_t i = 0; i <= t->mask; i++) {
         uint64_t s = t->slot[i];
         if (!s)
@@ -85,7 +84,7 @@ static void grow(table *t)
             j = (j + 1) & nmask;
         ns[j] = s;
     }
-    free(t->slot);
+    mr_bigmem_free(t->slot, (t->mask + 1) * 8);
     t->slot = ns;
     t->mask = nmask;
 }
@@ -107,9 +106,10 @@ static void add_hashed(table *t, const unsigned char *w, size_t n, uint64_t h)
     }
     size_t need = esize(n);
     if (t->acap - t->alen < need) {
+        size_t old = t->acap;
         while (t->acap - t->alen < need)
             t->acap = t->acap ? t->acap * 2 : 1 << 20;
-        t->arena = xrealloc(t->arena, t->acap);
+        t->arena = mr_bigmem_grow(t->arena, old, t->acap);
     }
     unsigned char *e = t->arena + t->alen;
     uint64_t one = 1;
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
     wc_tok tok;
     wc_tok_init(&tok, mode, cs);
     table t = {.mask = 1023};
-    t.slot = calloc(t.mask + 1, 8);
+    t.slot = mr_bigmem_zalloc((t.mask + 1) * 8);
     mr_input_reader *r = mr_input_reader_new(tok.sep, 0);
     batch b = {.t = &t};
     uint64_t bytes = 0;
@@ -338,8 +338,8 @@ int main(int argc, char **argv)
             "%.3f s, %.1f MB/s\n",
             bytes, words, n, secs, secs > 0 ? (double)bytes / 1e6 / secs : 0);
     free(order);
-    free(t.slot);
-    free(t.arena);
+    mr_bigmem_free(t.slot, (t.mask + 1) * 8);
+    mr_bigmem_free(t.arena, t.acap);
     wc_tok_fini(&tok);
     mr_input_reader_free(r);
     mr_input_plan_free(plan);
