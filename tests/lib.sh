@@ -7,7 +7,13 @@
 set -u
 : "${MR_RUN:?run me through ctest}" "${MR_MPIRUN:?}" "${MR_SOURCE_DIR:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mrtest.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+# Open MPI's shared-memory segments (vader_segment.*) go to a folder of
+# the test's own: runs that a test kills on purpose cannot unlink theirs,
+# and they would pile up in /dev/shm (RAM) from one test run to the next.
+# (tests/batch unsets it: the scheduler's daemons outlive the test.)
+MR_SHM=$(mktemp -d /dev/shm/mrtest.XXXXXX 2>/dev/null || mktemp -d "$T/shm.XXXXXX")
+export OMPI_MCA_btl_vader_backing_directory=$MR_SHM
+trap 'rm -rf "$T" "$MR_SHM"' EXIT
 mr_failed=0
 mr_passed=0
 

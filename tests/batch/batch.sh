@@ -21,6 +21,9 @@
 # Skips (exit 77) with the reason when the scheduler is not up here.
 # SPDX-License-Identifier: MIT
 source "$MR_SOURCE_DIR/tests/lib.sh"
+# Jobs run under the scheduler, as its users: they keep Open MPI's default
+# place for shared-memory segments.
+unset OMPI_MCA_btl_vader_backing_directory
 
 sched=${1:?sge or slurm}
 host=$(hostname)
@@ -43,7 +46,7 @@ cleanup() {
         slurm) scancel "$id" >/dev/null 2>&1 || true ;;
         esac
     done
-    rm -rf "$T"
+    rm -rf "$T" "$MR_SHM"
 }
 trap cleanup EXIT
 

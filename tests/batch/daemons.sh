@@ -16,6 +16,9 @@
 # MR_BATCH_KEEP=1 asks to keep them for the next run.
 # SPDX-License-Identifier: MIT
 source "$MR_SOURCE_DIR/tests/lib.sh"
+# The daemons outlive this test, and their jobs run as the scheduler's
+# users: they keep Open MPI's default place for shared-memory segments.
+unset OMPI_MCA_btl_vader_backing_directory
 
 sched=${1:?sge or slurm}
 what=${2:?up or down}
