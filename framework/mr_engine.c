@@ -274,16 +274,17 @@ static int phase_shuffle(mr_ctx *ctx)
 static int reduce_fold(mr_ctx *ctx)
 {
     if (ctx->nranks > 1) { /* fold what arrived into the own keys */
-        for (int k = 0; k < 2; k++) {
-            mr_kvbuf *b = &ctx->recv[k];
-            size_t off = 0;
-            while (off < b->len) {
-                mr_rec r;
-                off += mr__rec_read(b->data + off, &r);
-                mr__fold_add(&ctx->fold, r.key, r.value.ptr);
-            }
-            mr__kvbuf_fini(b);
+        /* The own keys never left the table (combine), so the own run
+         * is empty: only what the other ranks sent is folded. */
+        g_assert(ctx->recv[0].len == 0);
+        mr_kvbuf *in = &ctx->recv[1];
+        size_t off = 0;
+        while (off < in->len) {
+            mr_rec r;
+            off += mr__rec_read(in->data + off, &r);
+            mr__fold_add(&ctx->fold, r.key, r.value.ptr);
         }
+        mr__kvbuf_fini(in);
         mr__fold_flush(&ctx->fold);
     }
     size_t pos = 0;
