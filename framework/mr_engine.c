@@ -353,9 +353,8 @@ static int phase_reduce(mr_ctx *ctx)
     }
     if (rc == MR_OK && ctx->job.reduce_end)
         rc = ctx->job.reduce_end(ctx);
-    if (rc == MR_OK) /* the output phase sorts a copy of the output run */
-        rc = mr__mem_check(ctx, ctx->out.len + ctx->out.nrec * 8,
-                           "to sort the output");
+    if (rc == MR_OK) /* the output phase's index of the run, and scratch */
+        rc = mr__mem_check(ctx, ctx->out.nrec * 32, "to sort the output");
     leave(ctx);
     return rc;
 }
