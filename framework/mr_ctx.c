@@ -104,7 +104,7 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
     case MR_EMIT_PART: {
         if (ctx->phase != MR_PH_COMBINE)
             ctx->pairs_emitted++;
-        uint32_t d;
+        uint32_t d = 0; /* set when rc is MR_OK; -O3 cannot see it */
         int rc = mr__partition(ctx, key, &d);
         if (rc != MR_OK)
             return rc;
