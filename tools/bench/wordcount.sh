@@ -14,6 +14,10 @@
 # that all tables are byte-identical, and times the pipeline
 #   LC_ALL=C tr -s ' \t\n\v\f\r' '\n' | grep -v '^$' | sort | uniq -c
 # (sort given 2 threads and 1 GiB of buffer) on the one-file corpus.
+# On the many-files layout it also times two baselines at once, each on
+# half of the folders: what two processes sharing this machine's cores,
+# caches and memory can do with no engine at all, the ceiling for -np 2
+# (its tables are not merged, so it is not a count of the corpus).
 # Peak RSS per rank comes from /usr/bin/time (Debian package `time`).
 # Before every timed run the input is read once, untimed, so that every
 # run starts with it in the page cache (on a machine whose cache cannot
@@ -62,6 +66,23 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mr-bench-wc.XXXXXX")
 bytes_one=$(stat -c %s "$dir/one.txt")
 bytes_many=$(find "$dir/many" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 
+# The many layout's folders, cut in two halves by count (for the ceiling
+# line: two baselines at once, one on each half).
+mapfile -t dirs < <(find "$dir/many" -mindepth 1 -maxdepth 1 | sort)
+half1="${dirs[*]:0:$((${#dirs[@]} / 2))}" half2="${dirs[*]:$((${#dirs[@]} / 2))}"
+
+# two_halves TOKENS: a baseline on each half of the many layout, at once.
+two_halves() {
+    local p rc=0
+    # shellcheck disable=SC2086 # the halves are lists of folders
+    $TIME -a -o "$work/mem" -f %M "$BASE" --tokens "$1" --out "$work/half1.tsv" $half1 &
+    p=$!
+    # shellcheck disable=SC2086
+    $TIME -a -o "$work/mem" -f %M "$BASE" --tokens "$1" --out "$work/half2.tsv" $half2 || rc=1
+    wait $p || rc=1
+    return $rc
+}
+
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 # warm PATH: reads the input once, untimed (into the page cache).
@@ -107,6 +128,15 @@ for layout in one many; do
             $TIME -a -o "$work/mem" -f %M \
             "$BASE" --tokens $tokens --out "$work/base.tsv" "$input"
         mbs[$layout,$tokens,base]=$last_mbs
+        if [ $layout = many ]; then
+            # The ceiling for -np 2 on this machine: two baselines at once,
+            # each on half the folders, no engine and no merge of their
+            # tables (so not a word count of the corpus: a measure of what
+            # two processes sharing the cores, caches and memory can do).
+            measure "2 baselines at once on halves, $tokens" "$bytes" "$input" \
+                two_halves $tokens
+            mbs[$layout,$tokens,halves]=$last_mbs
+        fi
         for np in 1 2; do
             cmp -s "$work/mr$np.tsv" "$work/base.tsv" || {
                 echo "wordcount.sh: -np $np table differs from the baseline's ($layout, $tokens)" >&2; exit 1; }
@@ -137,6 +167,10 @@ for layout in one many; do
         printf '%-4s %-10s  -np 2 / baseline %5.2fx   -np 1 / baseline %5.2fx' $layout $tokens \
             "$(calc "${mbs[$layout,$tokens,np2]} / ${mbs[$layout,$tokens,base]}")" \
             "$(calc "${mbs[$layout,$tokens,np1]} / ${mbs[$layout,$tokens,base]}")"
+        if [ $layout = many ]; then
+            printf '   -np 2 / 2 baselines on halves %4.2fx' \
+                "$(calc "${mbs[$layout,$tokens,np2]} / ${mbs[$layout,$tokens,halves]}")"
+        fi
         if [ $pipeline = 1 ] && [ $tokens = whitespace ]; then
             printf '   -np 2 / pipeline %5.1fx' "$(calc "${mbs[$layout,$tokens,np2]} / ${mbs[pipe]}")"
         fi
