@@ -14,8 +14,9 @@
  * (of the shuffle round size, at most 4 MiB when gathered through the
  * index), each chunk a blocking send that rank 0 receives only when its
  * merge cursor for that rank runs dry. Rank 0 therefore holds one chunk
- * per rank, not the whole table, and other ranks hold their own runs. If output fails on rank 0, it keeps draining the other
- * ranks (without calling the job) so no rank is left in a send.
+ * per rank, not the whole table, and other ranks hold their own runs. If
+ * output fails on rank 0, it keeps draining the other ranks (without
+ * calling the job) so no rank is left in a send.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -27,8 +28,7 @@
 
 enum { TAG_CHUNK = 4721 };
 
-int mr__out_compare(const struct mr_job *job, const mr_rec *a,
-                    const mr_rec *b)
+int mr__out_compare(const struct mr_job *job, const mr_rec *a, const mr_rec *b)
 {
     if (job->order) {
         int c = job->order(a->key, a->value, b->key, b->value);
@@ -155,7 +155,8 @@ static int advance(mr_ctx *ctx, cursor *c)
         /* OPTIMIZATION: the index visits the run at random; fetching a
          * record some way ahead hides the cache miss of each visit. */
         if (c->next + PREFETCH_AHEAD < c->n)
-            __builtin_prefetch(c->base + c->order[c->next + PREFETCH_AHEAD].ref);
+            __builtin_prefetch(c->base +
+                               c->order[c->next + PREFETCH_AHEAD].ref);
         const mr_keyed *o = &c->order[c->next++];
         mr__rec_read(c->base + o->ref, &c->cur);
         c->key = o->key;
@@ -273,10 +274,9 @@ static void send_run(mr_ctx *ctx, const mr_keyed *order)
     size_t limit = (size_t)ctx->cfg->shuffle_round, nrec;
     if (!order) { /* in order already: straight from the run */
         for (size_t pos = 0; pos < b->len;) {
-            size_t n = mr__shuffle_cut(b->data + pos, b->len - pos, limit,
-                                       &nrec);
-            MPI_Send(b->data + pos, (int)n, MPI_BYTE, 0, TAG_CHUNK,
-                     ctx->comm);
+            size_t n =
+                mr__shuffle_cut(b->data + pos, b->len - pos, limit, &nrec);
+            MPI_Send(b->data + pos, (int)n, MPI_BYTE, 0, TAG_CHUNK, ctx->comm);
             pos += n;
         }
     } else {
