@@ -113,6 +113,18 @@ static mr_keyed *sort_run(const struct mr_job *job, const mr_kvbuf *b)
 /* How many records ahead a walk through a run's index prefetches. */
 #define PREFETCH_AHEAD 16
 
+/* Record i of a run of n records through its index.
+ * OPTIMIZATION: the index visits the run at random; fetching the record
+ * PREFETCH_AHEAD entries further on hides the cache miss of each visit. */
+static inline const unsigned char *indexed_rec(const unsigned char *base,
+                                               const mr_keyed *order, size_t i,
+                                               size_t n)
+{
+    if (i + PREFETCH_AHEAD < n)
+        __builtin_prefetch(base + order[i + PREFETCH_AHEAD].ref);
+    return base + order[i].ref;
+}
+
 /* A source of sorted records on rank 0: its own run (through its index,
  * or in place), or chunks from a remote rank. */
 typedef struct cursor {
@@ -152,14 +164,8 @@ static int advance(mr_ctx *ctx, cursor *c)
     if (c->order) {
         if (c->next == c->n)
             return 0;
-        /* OPTIMIZATION: the index visits the run at random; fetching a
-         * record some way ahead hides the cache miss of each visit. */
-        if (c->next + PREFETCH_AHEAD < c->n)
-            __builtin_prefetch(c->base +
-                               c->order[c->next + PREFETCH_AHEAD].ref);
-        const mr_keyed *o = &c->order[c->next++];
-        mr__rec_read(c->base + o->ref, &c->cur);
-        c->key = o->key;
+        mr__rec_read(indexed_rec(c->base, c->order, c->next, c->n), &c->cur);
+        c->key = c->order[c->next++].key;
         return 1;
     }
     while (c->p == c->end) {
@@ -287,9 +293,8 @@ static void send_run(mr_ctx *ctx, const mr_keyed *order)
         for (size_t i = 0; i < b->nrec;) {
             size_t len = 0;
             do {
-                if (i + PREFETCH_AHEAD < b->nrec)
-                    __builtin_prefetch(b->data + order[i + PREFETCH_AHEAD].ref);
-                const unsigned char *r = b->data + order[i].ref;
+                const unsigned char *r =
+                    indexed_rec(b->data, order, i, b->nrec);
                 size_t sz = mr__rec_size(r);
                 if (len > 0 && len + sz > limit)
                     break;
