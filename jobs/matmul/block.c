@@ -1,13 +1,15 @@
-/* block.c -- one block of C: its operand panels and their product.
+/* block.c -- one block of C: its operand tiles and their product.
  *
- * See block.h for the caching policy. The product calls cblas_dgemm once
- * per task on dense row-major tiles: no transposes, and the same call with
- * the same operands on whichever rank runs the task, so a block's bits do
- * not depend on the number of ranks or the schedule. They may depend on
- * the block size and on the number of BLAS threads (OpenBLAS blocks the
- * product differently for each; measured: both change the last bits), and
- * on the CPU, since OpenBLAS picks its kernels at run time: ranks on
- * different CPU models could disagree in the last bit.
+ * See block.h for the tiles and their caches. The product calls
+ * cblas_dgemm once per k tile on dense row-major tiles, adding into C
+ * after the first: no transposes, and the same calls in the same order
+ * with the same operands on whichever rank runs the task, so a block's
+ * bits do not depend on the number of ranks or the schedule. They may
+ * depend on the block size and on the number of BLAS threads (OpenBLAS
+ * blocks the product differently for each; measured: both change the last
+ * bits), on the k tile depth (MM_KSTEP), and on the CPU, since OpenBLAS
+ * picks its kernels at run time: ranks on different CPU models could
+ * disagree in the last bit.
  */
 /* SPDX-License-Identifier: MIT */
 #include "block.h"
@@ -169,22 +171,34 @@ int mm_panels_get(mm_panels *p, size_t ti, size_t tj, const double **tile,
 
 /* ---------------- product ---------------- */
 
-int mm_block_product(mm_panels *a, mm_panels *b, size_t i, size_t j, size_t kc,
-                     double *c, double *gemm_seconds, char *err, size_t errlen)
+int mm_block_product(mm_panels *a, mm_panels *b, size_t i, size_t j,
+                     uint64_t k0, uint64_t depth, double *c,
+                     double *gemm_seconds, char *err, size_t errlen)
 {
-    const double *ta, *tb;
-    size_t m, k, k2, n;
-    int rc = mm_panels_get(a, i, kc, &ta, &m, &k, err, errlen);
-    if (rc == MR_OK)
-        rc = mm_panels_get(b, kc, j, &tb, &k2, &n, err, errlen);
-    if (rc != MR_OK)
-        return rc;
-    if (k != k2)
-        abort(); /* the plan cut A and B differently */
-    double t0 = mm_now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n,
-                (int)k, 1.0, ta, (int)k, tb, (int)n, 0.0, c, (int)n);
-    *gemm_seconds += mm_now() - t0;
+    uint64_t kt = a->tc, end = k0 + depth;
+    if (kt != b->tr)
+        abort(); /* A's tile columns must be B's tile rows */
+    for (uint64_t k = k0; k < end;) {
+        size_t t = (size_t)(k / kt), off = (size_t)(k - t * kt);
+        const double *ta, *tb;
+        size_t m, kw, kw2, n;
+        int rc = mm_panels_get(a, i, t, &ta, &m, &kw, err, errlen);
+        if (rc == MR_OK)
+            rc = mm_panels_get(b, t, j, &tb, &kw2, &n, err, errlen);
+        if (rc != MR_OK)
+            return rc;
+        if (kw != kw2)
+            abort();
+        /* The part of this k tile inside [k0, end): a chunk of --split-k
+         * may start or end inside a tile. */
+        size_t step = (size_t)(end - k < kw - off ? end - k : kw - off);
+        double t0 = mm_now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n,
+                    (int)step, 1.0, ta + off, (int)kw, tb + off * n, (int)n,
+                    k == k0 ? 0.0 : 1.0, c, (int)n);
+        *gemm_seconds += mm_now() - t0;
+        k += step;
+    }
     return MR_OK;
 }
 

@@ -1,12 +1,18 @@
-/* block.h -- one block of C: its operand panels and their product.
+/* block.h -- one block of C: its operand tiles and their product.
  *
  * An operand (A or B) comes from a source: the seeded generator (gen.h) or
- * a .npy file (npy.h). A panel set cuts an operand into tiles (A: block
- * rows by k chunks; B: k chunks by block columns) and makes each tile on
- * first use, row-major and dense. The job keeps the tiles of the current
- * block-row of A (tasks come i major, so consecutive tasks share them) and
- * every tile of B it has made, when the memory budget allows (else only
- * the last): each panel is then generated or read about once per rank.
+ * a .npy file (npy.h). A panel set cuts an operand into tiles MM_KSTEP
+ * (plan.h) deep along k (A: block rows by MM_KSTEP columns; B: MM_KSTEP
+ * rows by block columns) and makes each tile on use, row-major and
+ * dense. A task multiplies its row of A tiles by its column of B tiles,
+ * one cblas_dgemm per k tile, adding into the C block.
+ *
+ * What is kept (matmul.c chooses): a generated operand keeps nothing but
+ * the last tile, since making a tile again costs less than the fresh
+ * memory that would hold all of them; a file operand keeps the tiles of
+ * the current block-row of A (tasks come i major, so consecutive tasks
+ * share them) and every tile of B when the memory budget allows (else only
+ * the last), so each part of a file is read about once per rank.
  *
  * The product goes through cblas_dgemm on the calling thread's BLAS
  * settings; the job sets OpenBLAS's thread count once in setup.
@@ -69,10 +75,14 @@ void mm_panels_fini(mm_panels *p);
 int mm_panels_get(mm_panels *p, size_t ti, size_t tj, const double **tile,
                   size_t *rows, size_t *cols, char *err, size_t errlen);
 
-/* c (rows x cols, dense) = tile (i, kc) of a times tile (kc, j) of b.
- * Adds the dgemm time to *gemm_seconds. */
-int mm_block_product(mm_panels *a, mm_panels *b, size_t i, size_t j, size_t kc,
-                     double *c, double *gemm_seconds, char *err, size_t errlen);
+/* c (rows x cols, dense) = A[block-row i, k0 .. k0+depth) times
+ * B[k0 .. k0+depth, block-column j]: one cblas_dgemm per k tile of a and b
+ * (a's tile columns must equal b's tile rows), in k order, each adding
+ * into c after the first; a range may start or end inside a tile. Adds
+ * the dgemm time to *gemm_seconds. */
+int mm_block_product(mm_panels *a, mm_panels *b, size_t i, size_t j,
+                     uint64_t k0, uint64_t depth, double *c,
+                     double *gemm_seconds, char *err, size_t errlen);
 
 /* Sum and sum of squares of a rows x cols block (leading dimension ld), in
  * a fixed order that depends only on rows and cols: the checksum of a

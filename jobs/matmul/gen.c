@@ -5,9 +5,9 @@
  * bijection with full avalanche, and consecutive columns feed it inputs a
  * Weyl step apart, exactly as splitmix64 itself does, so each row is a
  * splitmix64 stream with its own start. Cost: one finaliser (two multiplies)
- * per element, a few nanoseconds; matmul generates each panel once per rank
- * (panel.c caches them), which is small next to the 2k flops per element
- * that the block product spends on it.
+ * per element, about half a nanosecond with AVX-512; matmul makes each
+ * 256-deep tile of A and B whenever a task needs it (block.h), which costs
+ * about 2% of the task's dgemm time at block 2048 (4% at 1024).
  */
 /* SPDX-License-Identifier: MIT */
 #include "gen.h"

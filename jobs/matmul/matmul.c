@@ -8,14 +8,15 @@
  *           (all usage errors come here, before any work), BLAS threads.
  *   split   rank 0: one task per C block (per partial block with --split-k),
  *           i major, weight = flops.
- *   map     makes or reads the two panels (block.c caches them) and calls
- *           cblas_dgemm once; emits key be32(i) be32(j) and either the whole
- *           block (row-major doubles) when C is wanted on rank 0 (--out,
- *           --verify) or only the block's checksum (its sum and sum of
- *           squares, row by row) otherwise: C stays where it was made, as
- *           in any distributed product whose result nobody asked to see,
- *           and 16 bytes travel instead of 8 MiB. With --split-k map emits
- *           the partial block and reduce does the rest.
+ *   map     makes or reads A's and B's tiles (block.c) and calls
+ *           cblas_dgemm once per k tile; emits key be32(i) be32(j) and
+ *           either the whole block (row-major doubles) when C is wanted on
+ *           rank 0 (--out, --verify) or only the block's checksum (its
+ *           sum and sum of squares, row by row) otherwise: C stays
+ *           where it was made, as in any distributed product whose result
+ *           nobody asked to see, and 16 bytes travel instead of 8 MiB.
+ *           With --split-k map emits the partial block and reduce does
+ *           the rest.
  *   reduce  pass-through without --split-k: every value is the complete
  *           block (or its checksum), so nothing depends on the number of
  *           ranks. With --split-k it adds the partial blocks in task order
@@ -184,17 +185,23 @@ static int check_out_path(mr_ctx *ctx, const char *path)
     return mr_out_check(ctx, path);
 }
 
-static int check_memory(mr_ctx *ctx, mm_state *st, int *cache_b)
+static int check_memory(mr_ctx *ctx, mm_state *st, mm_keep *keep)
 {
     double phys = phys_memory();
     int P = mr_ctx_nranks(ctx);
     const mm_plan *p = &st->plan;
     char b1[32], b2[32], b3[32];
 
-    /* Keep every panel of B when B takes at most a quarter of this
-     * machine's memory per rank (ranks usually share a node). */
-    *cache_b = phys == 0 || 8.0 * (double)p->k * (double)p->n * P <= phys / 4;
-    mm_memory mem = mm_plan_memory(p, P, *cache_b, st->gather, st->verify);
+    /* Generated operands keep one tile each (block.h). From files, keep
+     * every tile of B when B takes at most a quarter of this machine's
+     * memory per rank (ranks usually share a node). */
+    if (st->a.file.fd < 0)
+        *keep = MM_KEEP_LAST;
+    else if (phys == 0 || 8.0 * (double)p->k * (double)p->n * P <= phys / 4)
+        *keep = MM_KEEP_ROW_B;
+    else
+        *keep = MM_KEEP_ROW;
+    mm_memory mem = mm_plan_memory(p, P, *keep, st->gather, st->verify);
     if (phys > 0 && (mem.root > phys || mem.other > phys))
         return mr_error(ctx, MR_EUSAGE,
                         "--m %" PRIu64 " --k %" PRIu64 " --n %" PRIu64
@@ -215,7 +222,8 @@ static int mm_setup(mr_ctx *ctx)
     mm_state *st = calloc(1, sizeof *st);
     char err[512];
     long m = 0, k = 0, n = 0;
-    int rc, cache_b;
+    int rc;
+    mm_keep keep;
 
     if (!st)
         abort();
@@ -263,14 +271,14 @@ static int mm_setup(mr_ctx *ctx)
     if (st->out_path && mr_ctx_rank(ctx) == 0 &&
         (rc = check_out_path(ctx, st->out_path)) != MR_OK)
         return rc;
-    if ((rc = check_memory(ctx, st, &cache_b)) != MR_OK)
+    if ((rc = check_memory(ctx, st, &keep)) != MR_OK)
         return rc;
 
     openblas_set_num_threads(st->threads);
-    mm_panels_init(&st->pa, &st->a, st->plan.block, st->plan.kchunk,
-                   MM_CACHE_ROW);
-    mm_panels_init(&st->pb, &st->b, st->plan.kchunk, st->plan.block,
-                   cache_b ? MM_CACHE_ALL : MM_CACHE_ONE);
+    mm_panels_init(&st->pa, &st->a, st->plan.block, MM_KSTEP,
+                   keep == MM_KEEP_LAST ? MM_CACHE_ONE : MM_CACHE_ROW);
+    mm_panels_init(&st->pb, &st->b, MM_KSTEP, st->plan.block,
+                   keep == MM_KEEP_ROW_B ? MM_CACHE_ALL : MM_CACHE_ONE);
     uint64_t bi = st->plan.block < st->plan.m ? st->plan.block : st->plan.m;
     uint64_t bj = st->plan.block < st->plan.n ? st->plan.block : st->plan.n;
     st->cblock = mm_alloc_big((size_t)(bi * bj * 8));
@@ -330,7 +338,9 @@ static int mm_map(mr_ctx *ctx, mr_bytes desc)
         return mr_error(ctx, MR_EINVAL, "bad task descriptor (%zu bytes)",
                         desc.len);
     double made = st->pa.seconds + st->pb.seconds;
-    int rc = mm_block_product(&st->pa, &st->pb, t.i, t.j, t.kc, st->cblock,
+    int rc = mm_block_product(&st->pa, &st->pb, t.i, t.j,
+                              (uint64_t)t.kc * st->plan.kchunk,
+                              mm_plan_depth(&st->plan, t.kc), st->cblock,
                               &stat.gemm, err, sizeof err);
     if (rc != MR_OK)
         return mr_error(ctx, rc, "%s", err);

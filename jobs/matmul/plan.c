@@ -1,7 +1,8 @@
 /* plan.c -- the block decomposition of matmul and its memory estimate.
  *
- * The memory estimate follows the data: every rank holds its panel cache
- * (a block-row of A, and all of B or one panel of it) and one C block. When
+ * The memory estimate follows the data: every rank holds its tile caches
+ * (one tile of A and one of B for generated operands; a block-row of A,
+ * and all of B or one tile of it, for files) and one C block. When
  * C is gathered (--out, --verify), rank 0 receives every C block (or every
  * partial block with --split-k) from the shuffle, and the engine copies
  * them once more for reduce's output and once for the sort before output,
@@ -139,14 +140,16 @@ int mm_task_decode(const mm_plan *p, mr_bytes d, mm_task *t)
     return t->i < p->nbi && t->j < p->nbj && t->kc < p->nkc ? MR_OK : MR_EINVAL;
 }
 
-mm_memory mm_plan_memory(const mm_plan *p, int nranks, int cache_b, int gather,
+mm_memory mm_plan_memory(const mm_plan *p, int nranks, mm_keep keep, int gather,
                          int verify)
 {
     mm_memory r;
     double m = (double)p->m, k = (double)p->k, n = (double)p->n;
-    double b = (double)p->block, kc = (double)p->kchunk;
+    double b = (double)p->block, kt = k < MM_KSTEP ? k : MM_KSTEP;
     double bi = b < m ? b : m, bj = b < n ? b : n;
-    double panels = 8 * bi * k + (cache_b ? 8 * k * n : 8 * kc * bj);
+    double panels = keep == MM_KEEP_LAST  ? 8 * kt * (bi + bj)
+                    : keep == MM_KEEP_ROW ? 8 * bi * k + 8 * kt * bj
+                                          : 8 * bi * k + 8 * k * n;
     double cblock = 8 * bi * bj;
     double P = nranks > 0 ? nranks : 1;
 

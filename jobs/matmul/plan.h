@@ -5,7 +5,8 @@
  * n). A task computes one block, C[i, j] = A[i, :] * B[:, j], from a row
  * panel of A and a column panel of B. With --split-k S, k is cut into S
  * chunks as well and a task computes one partial block A[i, kc] * B[kc, j];
- * reduce adds the S partials of a block in chunk order.
+ * reduce adds the S partials of a block in chunk order. Within a task, the
+ * product runs over k in tiles of MM_KSTEP (below).
  *
  * Errors here are usage errors (MR_EUSAGE, exit 2): sizes that are not
  * positive, do not fit the BLAS interface (int) or the engine's value size,
@@ -24,13 +25,26 @@
  * 512, 256 that still cuts C into at least 4 blocks (so 2 ranks get 2
  * tasks each), clamped to the matrix. Measured here (single-thread
  * OpenBLAS, k = 4096, best of 5): a 2048 x k times k x 2048 dgemm runs at
- * 99% of the rate of one 4096^3 call, 1024 at 91%, 512 at 82%: every call
- * packs its whole A and B panels, a cost that grows as 1/block. The
+ * 99% of the rate of one 4096^3 call, 1024 at 91%, 512 at 82%: every task
+ * packs all of its A and B panels, a cost that grows as 1/block. The
  * default cannot depend on the number of ranks: the block size can change
  * the last bits of C, which must not. */
 #define MM_BLOCK_MAX 2048
 #define MM_BLOCK_MIN_DEFAULT 256
 #define MM_BLOCKS_WANTED 4
+
+/* OPTIMIZATION: the depth of a tile along k. A block's product is one
+ * dgemm per k tile (beta 1 after the first) instead of one call on whole
+ * panels, so the operands of a generated task take two tiles of memory
+ * (2 x 2048 x 256 doubles: 8 MiB) instead of a row panel of A and all of
+ * B (224 MiB at n = 4096 on one rank), memory that would be fresh pages
+ * faulted in at about 0.25 ms per MiB on this project's VM; and each tile
+ * is made just before OpenBLAS packs it, while it is still in cache.
+ * Measured (one process, n = 4096, block 2048, best of 4): making the
+ * operands 0.084 s as whole panels, 0.051 s as 256-deep tiles (0.037 s at
+ * 128, 0.068 s at 512), and the dgemm calls as fast as one call per block
+ * within noise; at n = 2048 (block 1024) the total went 0.231 -> 0.207 s. */
+#define MM_KSTEP 256
 
 /* The engine keeps a value under this size (MR_MAX_ITEM), and a C block is
  * one value. */
@@ -80,11 +94,17 @@ typedef struct mm_memory {
     double other;    /* any other rank's peak */
 } mm_memory;
 
-/* Estimates peak memory per rank. Every rank holds one block-row of A
- * panels and, with cache_b, all of B (else one panel of it); gather: C
- * travels to rank 0 (--out or --verify); verify: rank 0 also holds A, B
- * and two reference products. */
-mm_memory mm_plan_memory(const mm_plan *p, int nranks, int cache_b, int gather,
+/* What every rank's tile caches keep (block.h). */
+typedef enum mm_keep {
+    MM_KEEP_LAST,  /* generated operands: the last tile of A and of B */
+    MM_KEEP_ROW,   /* files: a block-row of A, the last tile of B */
+    MM_KEEP_ROW_B, /* files: a block-row of A and all of B */
+} mm_keep;
+
+/* Estimates peak memory per rank: the tiles kept, one C block, and with
+ * gather, C travelling to rank 0 (--out or --verify); verify: rank 0 also
+ * holds A, B and two reference products. */
+mm_memory mm_plan_memory(const mm_plan *p, int nranks, mm_keep keep, int gather,
                          int verify);
 
 /* Formats a byte count as "12.3 GiB". Returns buf. */

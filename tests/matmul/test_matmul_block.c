@@ -202,10 +202,11 @@ static void test_memory(void)
     CU_ASSERT_EQUAL_FATAL(
         mm_plan_init(&p, 4096, 4096, 4096, 1024, 0, err, sizeof err), MR_OK);
     double c = 8.0 * 4096 * 4096;
-    mm_memory keep = mm_plan_memory(&p, 2, 1, 0, 0);
-    mm_memory gather = mm_plan_memory(&p, 2, 1, 1, 0);
-    mm_memory verify = mm_plan_memory(&p, 2, 1, 1, 1);
-    mm_memory lean = mm_plan_memory(&p, 2, 0, 0, 0);
+    mm_memory keep = mm_plan_memory(&p, 2, MM_KEEP_ROW_B, 0, 0);
+    mm_memory gather = mm_plan_memory(&p, 2, MM_KEEP_ROW_B, 1, 0);
+    mm_memory verify = mm_plan_memory(&p, 2, MM_KEEP_ROW_B, 1, 1);
+    mm_memory lean = mm_plan_memory(&p, 2, MM_KEEP_ROW, 0, 0);
+    mm_memory gen = mm_plan_memory(&p, 2, MM_KEEP_LAST, 0, 0);
     CU_ASSERT_DOUBLE_EQUAL(keep.c, c, 1);
     CU_ASSERT_DOUBLE_EQUAL(keep.matrices, 2 * c, 1);
     /* Not gathered: a block-row of A, all of B, one C block. */
@@ -216,6 +217,9 @@ static void test_memory(void)
     CU_ASSERT(gather.other < gather.root);
     CU_ASSERT(verify.root >= gather.root + 2 * c);
     CU_ASSERT(lean.root < keep.root);
+    /* Generated: one tile of A, one of B, one C block. */
+    CU_ASSERT_DOUBLE_EQUAL(gen.root, 8.0 * (1024 * MM_KSTEP * 2 + 1024 * 1024),
+                           1);
     char buf[32];
     CU_ASSERT_STRING_EQUAL(mm_format_bytes(c, buf, sizeof buf), "128.0 MiB");
     CU_ASSERT_STRING_EQUAL(mm_format_bytes(100, buf, sizeof buf), "100 bytes");
@@ -243,10 +247,11 @@ static double naive_error(const double *c, const double *a, const double *b,
     return worst;
 }
 
-/* C by blocks, as the job computes it: one mm_block_product per task,
- * partial blocks added in k chunk order. */
+/* C by blocks, as the job computes it: one mm_block_product per task over
+ * tiles kt deep along k, partial blocks added in k chunk order. */
 static double *blocked_product(const mm_plan *p, const mm_source *a,
-                               const mm_source *b, mm_cache ca, mm_cache cb)
+                               const mm_source *b, uint64_t kt, mm_cache ca,
+                               mm_cache cb)
 {
     mm_panels pa, pb;
     size_t m = p->m, n = p->n;
@@ -254,12 +259,14 @@ static double *blocked_product(const mm_plan *p, const mm_source *a,
     double *blk = malloc(p->block * p->block * sizeof *blk);
     double secs = 0;
 
-    mm_panels_init(&pa, a, p->block, p->kchunk, ca);
-    mm_panels_init(&pb, b, p->kchunk, p->block, cb);
+    mm_panels_init(&pa, a, p->block, kt, ca);
+    mm_panels_init(&pb, b, kt, p->block, cb);
     for (uint64_t t = 0; t < mm_plan_ntasks(p); t++) {
         mm_task x = mm_plan_task(p, t);
         size_t rows = mm_plan_rows(p, x.i), cols = mm_plan_cols(p, x.j);
-        CU_ASSERT_EQUAL_FATAL(mm_block_product(&pa, &pb, x.i, x.j, x.kc, blk,
+        CU_ASSERT_EQUAL_FATAL(mm_block_product(&pa, &pb, x.i, x.j,
+                                               (uint64_t)x.kc * p->kchunk,
+                                               mm_plan_depth(p, x.kc), blk,
                                                &secs, err, sizeof err),
                               MR_OK);
         for (size_t r = 0; r < rows; r++)
@@ -297,15 +304,24 @@ static void test_products_generated(void)
         mm_gen_block(9, MM_GEN_A, 0, p.m, 0, p.k, A, p.k);
         mm_gen_block(9, MM_GEN_B, 0, p.k, 0, p.n, B, p.n);
 
-        double *c = blocked_product(&p, &a, &b, MM_CACHE_ROW, MM_CACHE_ALL);
-        double e = naive_error(c, A, B, p.m, p.k, p.n);
-        CU_ASSERT(e <= (double)p.k * 0x1p-52);
-        if (!(e <= (double)p.k * 0x1p-52))
-            fprintf(stderr, "\n  shape %zu: error %g\n", s, e);
+        /* Right at the job's tile depth and at depths that cut k into
+         * many tiles, whose edges fall inside --split-k chunks. */
+        static const uint64_t depths[] = {MM_KSTEP, 1, 4, 7};
+        double *c = NULL;
+        for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+            free(c);
+            c = blocked_product(&p, &a, &b, depths[d], MM_CACHE_ROW,
+                                MM_CACHE_ALL);
+            double e = naive_error(c, A, B, p.m, p.k, p.n);
+            CU_ASSERT(e <= (double)p.k * 0x1p-52);
+            if (!(e <= (double)p.k * 0x1p-52))
+                fprintf(stderr, "\n  shape %zu, depth %zu: error %g\n", s,
+                        (size_t)depths[d], e);
+        }
 
-        /* Every cache policy gives the same bits. */
-        double *c1 = blocked_product(&p, &a, &b, MM_CACHE_ONE, MM_CACHE_ONE);
-        double *c2 = blocked_product(&p, &a, &b, MM_CACHE_ALL, MM_CACHE_ROW);
+        /* Every cache policy gives the same bits (depth 7, the last). */
+        double *c1 = blocked_product(&p, &a, &b, 7, MM_CACHE_ONE, MM_CACHE_ONE);
+        double *c2 = blocked_product(&p, &a, &b, 7, MM_CACHE_ALL, MM_CACHE_ROW);
         CU_ASSERT_EQUAL(memcmp(c, c1, p.m * p.n * 8), 0);
         CU_ASSERT_EQUAL(memcmp(c, c2, p.m * p.n * 8), 0);
 
@@ -334,7 +350,7 @@ static void test_products_files(void)
     double *A = malloc(p.m * p.k * 8), *B = malloc(p.k * p.n * 8);
     mm_gen_block(3, MM_GEN_A, 0, p.m, 0, p.k, A, p.k);
     mm_gen_block(3, MM_GEN_B, 0, p.k, 0, p.n, B, p.n);
-    double *ref = blocked_product(&p, &ga, &gb, MM_CACHE_ROW, MM_CACHE_ALL);
+    double *ref = blocked_product(&p, &ga, &gb, 7, MM_CACHE_ONE, MM_CACHE_ONE);
 
     for (int variant = 0; variant < 4; variant++) {
         int fa = variant & 1, fb = (variant >> 1) & 1;
@@ -347,8 +363,8 @@ static void test_products_files(void)
                               MR_OK);
         CU_ASSERT_EQUAL_FATAL(mm_source_open(&fb_src, bpath, err, sizeof err),
                               MR_OK);
-        double *c =
-            blocked_product(&p, &fa_src, &fb_src, MM_CACHE_ONE, MM_CACHE_ALL);
+        double *c = blocked_product(&p, &fa_src, &fb_src, 7, MM_CACHE_ROW,
+                                    MM_CACHE_ALL);
         CU_ASSERT_EQUAL(memcmp(c, ref, p.m * p.n * 8), 0);
         double maxerr = -1;
         CU_ASSERT_EQUAL(
