@@ -22,7 +22,9 @@
 # Before every timed run the input is read once, untimed, so that every
 # run starts with it in the page cache (on a machine whose cache cannot
 # hold both layouts, the first run on a layout otherwise reads from disk).
-# With --reps N each run is repeated N times and the fastest counts.
+# With --reps N every line runs N times, in N rounds that each run every
+# line once (so that load from elsewhere falls on all lines alike), and a
+# line's fastest round counts.
 #
 # The issue's goals (not checked here; a benchmark, not a test): at -np 2
 # >= 1.8x the baseline and >= 10x the pipeline; at -np 1 within 10% of the
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift 2 ;;
     --no-pipeline) pipeline=0; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "wordcount.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -68,7 +70,9 @@ bytes_many=$(find "$dir/many" -type f -printf '%s\n' | awk '{ s += $1 } END { pr
 
 # The many layout's folders, cut in two halves by count (for the ceiling
 # line: two baselines at once, one on each half).
+# (By files when there are fewer than two folders: a small --files.)
 mapfile -t dirs < <(find "$dir/many" -mindepth 1 -maxdepth 1 | sort)
+[ ${#dirs[@]} -ge 2 ] || mapfile -t dirs < <(find "$dir/many" -type f | sort)
 half1="${dirs[*]:0:$((${#dirs[@]} / 2))}" half2="${dirs[*]:$((${#dirs[@]} / 2))}"
 
 # two_halves TOKENS: a baseline on each half of the many layout, at once.
@@ -88,69 +92,82 @@ calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 # warm PATH: reads the input once, untimed (into the page cache).
 warm() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
 
-# measure NAME BYTES INPUT CMD...: wall time (the fastest of $reps runs),
-# MB/s, peak RSS per process (MB, the largest over the runs).
-rows=()
-measure() {
-    local name=$1 bytes=$2 input=$3; shift 3
-    rm -f "$work/mem"
-    local t0 t1 r secs=
-    for r in $(seq "$reps"); do
-        warm "$input"
-        t0=$(date +%s.%N)
-        "$@" >"$work/stdout" 2>"$work/stderr" || {
-            echo "wordcount.sh: failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-        t1=$(date +%s.%N)
-        secs=$(awk -v a="$secs" -v b="$(calc "$t1 - $t0")" 'BEGIN { print (a == "" || b < a) ? b : a }')
-    done
-    local mbs mem
-    mbs=$(calc "$bytes / 1000000 / $secs")
-    # /usr/bin/time -a appends one line per process per run, in no fixed
-    # order: show the largest P values (P processes per run).
-    mem=$(if [ -s "$work/mem" ]; then sort -n "$work/mem" | tail -n $(($(wc -l <"$work/mem") / reps)) | awk '{ printf "%s%.0f", (NR > 1 ? "/" : ""), $1 / 1024 }'; else echo "-"; fi)
-    rows+=("$(printf '%-38s %8.1f %8.2f   %s' "$name" "$mbs" "$secs" "$mem")")
-    printf '%-38s %8.1f %8.2f   %s\n' "$name" "$mbs" "$secs" "$mem" >&2
-    last_mbs=$mbs
+# The lines to time: line NAME KEY BYTES INPUT CMD... (KEY names its MB/s
+# in mbs[]). Each run writes its table to its own file, checked after.
+names=() keys=() nbytes=() inputs=() cmds=()
+line() {
+    names+=("$1") keys+=("$2") nbytes+=("$3") inputs+=("$4")
+    shift 4
+    cmds+=("$(printf '%q ' "$@")")
 }
-
-declare -A mbs
 for layout in one many; do
     input=$dir/one.txt bytes=$bytes_one
     [ $layout = many ] && input=$dir/many bytes=$bytes_many
     for tokens in words whitespace; do
         for np in 1 2; do
-            measure "mr-run -np $np, $layout, $tokens" "$bytes" "$input" \
+            line "mr-run -np $np, $layout, $tokens" "$layout,$tokens,np$np" "$bytes" "$input" \
                 "$src/tools/mr-mpirun" $np $TIME -a -o "$work/mem" -f %M \
-                "$RUN" wordcount --tokens $tokens --out "$work/mr$np.tsv" "$input"
-            mbs[$layout,$tokens,np$np]=$last_mbs
+                "$RUN" wordcount --tokens $tokens --out "$work/mr$np.$layout.$tokens.tsv" "$input"
         done
-        measure "baseline, $layout, $tokens" "$bytes" "$input" \
+        line "baseline, $layout, $tokens" "$layout,$tokens,base" "$bytes" "$input" \
             $TIME -a -o "$work/mem" -f %M \
-            "$BASE" --tokens $tokens --out "$work/base.tsv" "$input"
-        mbs[$layout,$tokens,base]=$last_mbs
+            "$BASE" --tokens $tokens --out "$work/base.$layout.$tokens.tsv" "$input"
         if [ $layout = many ]; then
             # The ceiling for -np 2 on this machine: two baselines at once,
             # each on half the folders, no engine and no merge of their
             # tables (so not a word count of the corpus: a measure of what
             # two processes sharing the cores, caches and memory can do).
-            measure "2 baselines at once on halves, $tokens" "$bytes" "$input" \
+            line "2 baselines at once on halves, $tokens" "$layout,$tokens,halves" "$bytes" "$input" \
                 two_halves $tokens
-            mbs[$layout,$tokens,halves]=$last_mbs
         fi
-        for np in 1 2; do
-            cmp -s "$work/mr$np.tsv" "$work/base.tsv" || {
-                echo "wordcount.sh: -np $np table differs from the baseline's ($layout, $tokens)" >&2; exit 1; }
-        done
-        [ $layout = one ] && [ $tokens = whitespace ] && cp "$work/base.tsv" "$work/ws.tsv"
     done
 done
 if [ $pipeline = 1 ]; then
-    measure "tr|sort|uniq -c, one, whitespace" "$bytes_one" "$dir/one.txt" \
+    line "tr|sort|uniq -c, one, whitespace" pipe "$bytes_one" "$dir/one.txt" \
         sh -c "tr -s ' \t\n\v\f\r' '\n' <'$dir/one.txt' | grep -v '^\$' |
                sort -S 1G --parallel=2 | uniq -c >'$work/pipe.txt'"
-    mbs[pipe]=$last_mbs
+fi
+
+# Rounds: each runs every line once, in order, so that load from elsewhere
+# on a shared machine falls on all lines alike instead of on one line's
+# repetitions; a line's time is its fastest round. Peak RSS per process
+# (MB) is the largest over the rounds.
+declare -A mbs
+secs=()
+for r in $(seq "$reps"); do
+    echo "# round $r of $reps" >&2
+    for i in "${!cmds[@]}"; do
+        warm "${inputs[$i]}"
+        rm -f "$work/mem"
+        t0=$(date +%s.%N)
+        eval "${cmds[$i]}" >"$work/stdout" 2>"$work/stderr" || {
+            echo "wordcount.sh: failed: ${cmds[$i]}" >&2; cat "$work/stderr" >&2; exit 1; }
+        t1=$(date +%s.%N)
+        [ -s "$work/mem" ] && cat "$work/mem" >>"$work/mem.$i"
+        secs[i]=$(awk -v a="${secs[$i]:-}" -v b="$(calc "$t1 - $t0")" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        printf '%-38s %8.2f s\n' "${names[$i]}" "$(calc "$t1 - $t0")" >&2
+    done
+done
+rows=()
+for i in "${!cmds[@]}"; do
+    mbs[${keys[$i]}]=$(calc "${nbytes[$i]} / 1000000 / ${secs[$i]}")
+    # /usr/bin/time -a appends one line per process per run, in no fixed
+    # order: show the largest P values (P processes per run).
+    mem=$(if [ -s "$work/mem.$i" ]; then sort -n "$work/mem.$i" | tail -n $(($(wc -l <"$work/mem.$i") / reps)) | awk '{ printf "%s%.0f", (NR > 1 ? "/" : ""), $1 / 1024 }'; else echo "-"; fi)
+    rows+=("$(printf '%-38s %8.1f %8.2f   %s' "${names[$i]}" "${mbs[${keys[$i]}]}" "${secs[$i]}" "$mem")")
+done
+
+for layout in one many; do
+    for tokens in words whitespace; do
+        for np in 1 2; do
+            cmp -s "$work/mr$np.$layout.$tokens.tsv" "$work/base.$layout.$tokens.tsv" || {
+                echo "wordcount.sh: -np $np table differs from the baseline's ($layout, $tokens)" >&2; exit 1; }
+        done
+    done
+done
+if [ $pipeline = 1 ]; then
     cmp -s <(sed 's/^ *//' "$work/pipe.txt" | sort) \
-        <(awk -F'\t' '{ print $2 " " $1 }' "$work/ws.tsv" | sort) || {
+        <(awk -F'\t' '{ print $2 " " $1 }' "$work/base.one.whitespace.tsv" | sort) || {
         echo "wordcount.sh: the pipeline's counts differ from ours" >&2; exit 1; }
 fi
 
