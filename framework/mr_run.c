@@ -10,11 +10,16 @@
  * mr-run is a singleton MPI process: one rank.
  */
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <malloc.h>
 #include <mpi.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "mr/mr.h"
 
@@ -60,6 +65,39 @@ static void usage(void)
         "       mr-run JOB --help    a job's options and the engine's\n"
         "Jobs are found in $MR_JOB_PATH and in the installation's job "
         "folder.\n");
+}
+
+/* OPTIMIZATION: sets TCP_NODELAY on every TCP socket of this process,
+ * just before MPI_Finalize. Open MPI 4.1 with PMIx 4.2 (Debian 12) talks
+ * to its local server (mpirun, orted) over loopback TCP with Nagle's
+ * algorithm on; the fence in MPI_Finalize writes small messages back to
+ * back, and each one after the first waits for the server's delayed ACK.
+ * Measured here (2 ranks, an empty MPI program): MPI_Finalize 44-47 ms,
+ * and 2.6-3.3 ms with the option set first; an mr-run hello 0.13 -> 0.09
+ * s. The option changes only when small segments leave, never what
+ * arrives, so setting it on the library's sockets is safe; Unix sockets
+ * (Slurm's PMIx, other launchers) are left alone. */
+static void tcp_nodelay_all(void)
+{
+#ifdef __linux__
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        int fd = atoi(e->d_name), v = 0;
+        socklen_t len = sizeof v;
+        if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &sb) != 0 ||
+            !S_ISSOCK(sb.st_mode) ||
+            getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 ||
+            v != IPPROTO_TCP)
+            continue;
+        v = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+    }
+    closedir(d);
+#endif
 }
 
 int main(int argc, char **argv)
@@ -169,6 +207,7 @@ int main(int argc, char **argv)
 out:
     free(error);
     mr_optset_free(opts);
+    tcp_nodelay_all();
     MPI_Finalize();
     mr_registry_free(reg); /* after MPI: modules may hold MPI state */
     return rc;
