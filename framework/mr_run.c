@@ -70,8 +70,10 @@ static void usage(void)
 /* OPTIMIZATION: sets TCP_NODELAY on every TCP socket of this process,
  * just before MPI_Finalize. Open MPI 4.1 with PMIx 4.2 (Debian 12) talks
  * to its local server (mpirun, orted) over loopback TCP with Nagle's
- * algorithm on; the fence in MPI_Finalize writes small messages back to
- * back, and each one after the first waits for the server's delayed ACK.
+ * algorithm on. The fence in MPI_Finalize sends small messages, and Nagle
+ * holds a small message while an earlier one on the link is not yet
+ * acknowledged; the server acknowledges late (Linux's delayed ACK, about
+ * 40 ms), so the fence waited that long (seen with strace).
  * Measured here (2 ranks, an empty MPI program): MPI_Finalize 44-47 ms,
  * and 2.6-3.3 ms with the option set first; an mr-run hello 0.13 -> 0.09
  * s. The option changes only when small segments leave, never what
