@@ -144,8 +144,9 @@ for r in $(seq "$reps"); do
             echo "wordcount.sh: failed: ${cmds[$i]}" >&2; cat "$work/stderr" >&2; exit 1; }
         t1=$(date +%s.%N)
         [ -s "$work/mem" ] && cat "$work/mem" >>"$work/mem.$i"
-        secs[i]=$(awk -v a="${secs[$i]:-}" -v b="$(calc "$t1 - $t0")" 'BEGIN { print (a == "" || b < a) ? b : a }')
-        printf '%-38s %8.2f s\n' "${names[$i]}" "$(calc "$t1 - $t0")" >&2
+        t=$(calc "$t1 - $t0")
+        secs[i]=$(awk -v a="${secs[$i]:-}" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        printf '%-38s %8.2f s\n' "${names[$i]}" "$t" >&2
     done
 done
 rows=()
