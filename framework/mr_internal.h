@@ -15,10 +15,13 @@
 
 #include "mr/mr.h"
 #include "mr/mr_job.h"
+#include "mr_small.h"
 
 /* Keys and values are each limited to this size, so that one record always
  * fits in a shuffle message (MPI counts are int). */
 #define MR_MAX_ITEM ((size_t)256 << 20)
+_Static_assert((MR_MAX_ITEM & (MR_MAX_ITEM - 1)) == 0,
+               "mr_emit tests both limits at once");
 
 /* ---------------- mr_kvbuf.c: serialised key/value records ----------------
  * A record is [u32 klen][u32 vlen][u32 task][key][value], unaligned,
@@ -49,13 +52,6 @@ void mr__kvbuf_append_raw(mr_kvbuf *b, const void *p, size_t n, size_t nrec);
 /* Moves src's storage into dst (dst is finalised first; src left empty). */
 void mr__kvbuf_move(mr_kvbuf *dst, mr_kvbuf *src);
 
-static inline uint32_t mr__load32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* Decodes the record at p; returns its total size. */
 static inline size_t mr__rec_read(const unsigned char *p, mr_rec *r)
 {
@@ -71,61 +67,6 @@ static inline size_t mr__rec_size(const unsigned char *p)
     return MR_REC_HDR + (size_t)mr__load32(p) + mr__load32(p + 4);
 }
 
-/* ---------------- small byte strings (the fold hot path) ----------------
- * Short keys (words) are the common case: a libc memcpy or memcmp call of
- * a variable length costs more than the work itself there, so these read
- * with fixed-size loads (overlapping ones for the tails), never beyond
- * the n bytes given. */
-static inline uint64_t mr__load64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* The n < 8 bytes at p as a little-endian integer (upper bytes zero). */
-static inline uint64_t mr__load_tail(const unsigned char *p, size_t n)
-{
-    if (n >= 4) {
-        uint64_t lo = mr__load32(p), hi = mr__load32(p + n - 4);
-        return lo | hi << ((n - 4) * 8);
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static inline int mr__small_eq(const unsigned char *a, const unsigned char *b,
-                               size_t n)
-{
-    if (n < 8)
-        return mr__load_tail(a, n) == mr__load_tail(b, n);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        if (mr__load64(a + i) != mr__load64(b + i))
-            return 0;
-    return i == n || mr__load64(a + n - 8) == mr__load64(b + n - 8);
-}
-
-static inline void mr__small_copy(unsigned char *dst, const unsigned char *src,
-                                  size_t n)
-{
-    if (n >= 8) {
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8)
-            memcpy(dst + i, src + i, 8);
-        if (i < n)
-            memcpy(dst + n - 8, src + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(dst, src, 4);
-        memcpy(dst + n - 4, src + n - 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            dst[i] = src[i];
-    }
-}
-
 /* Bytewise order of byte strings, a prefix first (memcmp's order). */
 static inline int mr__bytes_cmp(mr_bytes a, mr_bytes b)
 {
@@ -137,37 +78,6 @@ static inline int mr__bytes_cmp(mr_bytes a, mr_bytes b)
 }
 
 /* ---------------- mr_partition.c ---------------- */
-/* One 64-bit hash for partitioning and the fold tables (see
- * mr_partition.c): murmur3's fmix64 over 8-byte words. */
-static inline uint64_t mr__fmix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static inline uint64_t mr__hash(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xbf58476d1ce4e5b9ULL);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
-        h = (h << 31) | (h >> 33);
-        s += 8;
-        n -= 8;
-    }
-    if (n) {
-        uint64_t w = mr__load_tail(s, n);
-        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
-    }
-    return mr__fmix64(h);
-}
-
 /* The default partitioner: the high half of mr__hash, range-reduced. The
  * fold tables index by the low bits, so the two do not correlate. */
 uint32_t mr__partition_default(mr_bytes key, uint32_t nparts);
@@ -200,7 +110,7 @@ void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold);
 void mr__fold_fini(mr_fold *f);
 /* Folds value into key's accumulator. The add may be deferred (see
  * mr_combine.c): call mr__fold_flush before reading the table. */
-void mr__fold_add(mr_fold *f, mr_bytes key, const void *value);
+int mr__fold_add(mr_fold *f, mr_bytes key, const void *value); /* MR_OK */
 void mr__fold_flush(mr_fold *f);
 /* Iterates entries in insertion order: start with *pos = 0; returns 0 at
  * the end. Borrowed: valid until the next add or fini. Flush first. */

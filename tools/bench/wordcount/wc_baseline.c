@@ -8,8 +8,11 @@
  * the same tokenizer (wc_token.c) and byte-identical output (top K on
  * stdout, the full table in --out, the summary line on stderr), but none
  * of the engine: one open-addressing table (a 64-bit slot per key: 32 bits
- * of hash and the entry's place in an arena; linear probing; load <= 1/2),
- * then one sort of the entries by count descending, word ascending, with
+ * of hash and the entry's place in an arena; linear probing; load <= 1/2;
+ * the engine's hash and short-key compare from framework/mr_small.h; adds
+ * parked in a ring while their slot and entry are prefetched, as the
+ * engine's fold table does), then one sort of the entries by count
+ * descending, word ascending, with
  * the engine's own sort (framework/mr_keysort.h: radix on a 64-bit key,
  * then comparisons among equal keys).
  * Written to be simple and fast, not general.
@@ -26,6 +29,7 @@
 
 #include "mr_bigmem.h"
 #include "mr_keysort.h"
+#include "mr_small.h"
 
 #include "wc_token.h"
 
@@ -50,16 +54,12 @@ static uint64_t hash(const unsigned char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h = (h ^ mr__load64(p)) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h = (h ^ mr__load_tail(p, n)) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
 
@@ -99,7 +99,7 @@ static void add_hashed(table *t, const unsigned char *w, size_t n, uint64_t h)
         unsigned char *e = t->arena + ((s & 0xffffffffu) - 1) * 8;
         uint32_t len;
         memcpy(&len, e + 8, 4);
-        if (len == n && memcmp(e + 12, w, n) == 0) {
+        if (len == n && mr__small_eq(e + 12, w, n)) {
             (*(uint64_t *)e)++;
             return;
         }
@@ -154,8 +154,11 @@ static int add(void *arg, const unsigned char *w, size_t n)
     if (b->len >= RING / 2) { /* half way: the slot is in cache */
         pending *q = &b->ring[(b->head + b->len - RING / 2) % RING];
         uint64_t s = b->t->slot[q->h & b->t->mask];
-        if (s)
-            __builtin_prefetch(b->t->arena + ((s & 0xffffffffu) - 1) * 8);
+        if (s) { /* both ends: an entry may straddle two cache lines */
+            unsigned char *e = b->t->arena + ((s & 0xffffffffu) - 1) * 8;
+            __builtin_prefetch(e);
+            __builtin_prefetch(e + 12 + q->n - 1);
+        }
     }
     if (b->len == RING) {
         pending *p = &b->ring[b->head];
