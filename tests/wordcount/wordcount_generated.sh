@@ -41,6 +41,25 @@ OUTFILE="$T/mix.tsv" same_output "files, folders and .gz mixed, 4 KiB rounds" \
     "1 2 4" "dynamic master" wordcount --shuffle-round 4096 \
     --out "$T/mix.tsv" "$T/manygz" "$T/one.txt" "$T/many/d001"
 
+# 2b. The benchmark's baseline (tools/bench/wordcount): the one-process
+#     count that tools/bench/wordcount.sh measures mr-run against must give
+#     the same table and the same top lines, or its speed means nothing.
+BASE="$MR_BUILD_DIR/bin/mr-wc-baseline"
+for tok in words whitespace; do
+    run 2 wordcount --tokens "$tok" --top 5 --out "$T/mr-$tok.tsv" \
+        "$T/one.txt" "$T/many"
+    check "mr-run, $tok, file and folder: exit 0" test "$rc" = 0
+    cp "$T/out" "$T/mr-$tok.top"
+    rc=0
+    "$BASE" --tokens "$tok" --top 5 --out "$T/base-$tok.tsv" "$T/one.txt" \
+        "$T/many" >"$T/base-$tok.top" 2>"$T/err" || rc=$?
+    check "baseline, $tok: exit 0" test "$rc" = 0
+    check "baseline, $tok: the same table as mr-run" \
+        cmp -s "$T/base-$tok.tsv" "$T/mr-$tok.tsv"
+    check "baseline, $tok: the same top 5" \
+        cmp -s "$T/base-$tok.top" "$T/mr-$tok.top"
+done
+
 # 3. Standard input ("-" is copied by rank 0, then cut like a file). The
 #    copy goes to $TMPDIR, a private folder here, and must be gone after.
 mkdir "$T/tmp"
