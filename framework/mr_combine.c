@@ -107,28 +107,11 @@ static void grow_slots(mr_fold *f)
     f->mask = nmask;
 }
 
-static void add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
+/* Appends key's entry with value as its accumulator and claims slot i
+ * (empty). Out of line: new keys are the rare case. */
+__attribute__((noinline)) static void
+insert_new(mr_fold *f, mr_bytes key, uint64_t tag, size_t i, const void *value)
 {
-    uint64_t tag = h & 0xffffffff00000000ULL;
-    size_t i = h & f->mask;
-    for (;;) {
-        uint64_t s = f->slots[i];
-        if (!s)
-            break;
-        if ((s & 0xffffffff00000000ULL) == tag) {
-            unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
-            if (mr__load32(e + f->vstride) == key.len &&
-                mr__small_eq(e + f->vstride + ENTRY_HDR, key.ptr, key.len)) {
-                if (f->sum_u64) /* OPTIMIZATION: no call (mr_fold_sum_u64) */
-                    sum_u64(e, value);
-                else
-                    f->fold(e, value);
-                return;
-            }
-        }
-        i = (i + 1) & f->mask;
-    }
-    /* New key: append an entry, then claim slot i. */
     size_t need = entry_size(f, key.len);
     if (f->acap - f->alen < need) {
         size_t cap = f->acap ? f->acap : 65536;
@@ -149,6 +132,39 @@ static void add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
         grow_slots(f);
 }
 
+/* Folds value into key's accumulator, or makes the entry.
+ * OPTIMIZATION: inlined into mr__fold_add, with the new-key path out of
+ * line, so that the common add (its key is there) makes no call
+ * (callgrind: 21 instructions fewer per token). Measured on 300 MB of the
+ * word-count benchmark corpus, one rank, alternating runs against the
+ * previous build: words, the map 0.9% to 4.4% faster in each of 6 pairs;
+ * whitespace tokens, within 2% either way (3 pairs). */
+static inline __attribute__((always_inline)) void
+add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
+{
+    uint64_t tag = h & 0xffffffff00000000ULL;
+    size_t i = h & f->mask;
+    for (;;) {
+        uint64_t s = f->slots[i];
+        if (!s)
+            break;
+        if ((s & 0xffffffff00000000ULL) == tag) {
+            unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
+            if (mr__load32(e + f->vstride) == key.len &&
+                mr__small_eq(e + f->vstride + ENTRY_HDR, key.ptr, key.len)) {
+                if (f->sum_u64) /* OPTIMIZATION: no call (mr_fold_sum_u64) */
+                    sum_u64(e, value);
+                else
+                    f->fold(e, value);
+                return;
+            }
+        }
+        i = (i + 1) & f->mask;
+    }
+    insert_new(f, key, tag, i, value);
+}
+
+/* Does the parked add that has waited longest. */
 static void ring_pop(mr_fold *f)
 {
     mr_fold_pend *p = &f->ring[f->rhead];
@@ -163,17 +179,32 @@ void mr__fold_flush(mr_fold *f)
         ring_pop(f);
 }
 
+/* Long keys and large values skip the ring. */
+__attribute__((noinline)) static void add_unparked(mr_fold *f, mr_bytes key,
+                                                   const void *value)
+{
+    add_now(f, key, mr__hash(key.ptr, key.len), value);
+}
+
 int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
 {
-    uint64_t h = mr__hash(key.ptr, key.len);
     if (key.len > MR_FOLD_RING_KEY || f->vsize > MR_FOLD_RING_VAL) {
-        add_now(f, key, h, value);
+        add_unparked(f, key, value);
         return MR_OK;
     }
+    uint64_t h = mr__hash(key.ptr, key.len);
     __builtin_prefetch(&f->slots[h & f->mask]);
-    if (f->rcount == MR_FOLD_RING)
-        ring_pop(f);
-    mr_fold_pend *p = &f->ring[(f->rhead + f->rcount) % MR_FOLD_RING];
+    /* Once the ring is full, the oldest add is done and the new one takes
+     * its place. */
+    mr_fold_pend *p;
+    if (f->rcount == MR_FOLD_RING) {
+        p = &f->ring[f->rhead];
+        add_now(f, mr_mem(p->key, p->klen), p->hash, p->val);
+        f->rhead = (f->rhead + 1) % MR_FOLD_RING;
+    } else {
+        p = &f->ring[(f->rhead + f->rcount) % MR_FOLD_RING];
+        f->rcount++;
+    }
     p->hash = h;
     p->klen = (uint32_t)key.len;
     mr__small_copy(p->key, key.ptr, key.len);
@@ -181,9 +212,9 @@ int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
         memcpy(p->val, value, 8);
     else
         memcpy(p->val, value, f->vsize);
-    f->rcount++;
     /* The add halfway through the ring: its slot is in cache by now, so
-     * fetch the entry it points to (a tag match is likely a hit). */
+     * fetch the entry it points to (a tag match is likely a hit), both
+     * ends. */
     if (f->rcount > MR_FOLD_RING / 2) {
         const mr_fold_pend *q =
             &f->ring[(f->rhead + f->rcount - 1 - MR_FOLD_RING / 2) %
