@@ -214,7 +214,8 @@ int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
         memcpy(p->val, value, f->vsize);
     /* The add halfway through the ring: its slot is in cache by now, so
      * fetch the entry it points to (a tag match is likely a hit), both
-     * ends. */
+     * ends. If the entry is another key's, the end may lie past the arena:
+     * a prefetch never faults. */
     if (f->rcount > MR_FOLD_RING / 2) {
         const mr_fold_pend *q =
             &f->ring[(f->rhead + f->rcount - 1 - MR_FOLD_RING / 2) %

@@ -131,7 +131,7 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
  * errors included, is emit_general. Measured on the word-count benchmark
  * corpus, one rank: callgrind counts 11 instructions per token in mr_emit
  * instead of 39 (all of the saved ones were register saves and the error
- * branches' set-up), and the map of 300 MB went from 2.31-2.46 s to
+ * branches' set-up), and a run on 300 MB went from 2.31-2.46 s to
  * 2.16-2.29 s. */
 int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
