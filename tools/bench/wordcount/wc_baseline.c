@@ -9,9 +9,11 @@
  * stdout, the full table in --out, the summary line on stderr), but none
  * of the engine: one open-addressing table (a 64-bit slot per key: 32 bits
  * of hash and the entry's place in an arena; linear probing; load <= 1/2;
- * the engine's hash and short-key compare from framework/mr_small.h; adds
- * parked in a ring while their slot and entry are prefetched, as the
- * engine's fold table does), then one sort of the entries by count
+ * a hash of its own, one multiply per 8 bytes, that reads a key with the
+ * engine's fixed-size loads, and the engine's short-key compare, both from
+ * framework/mr_small.h; adds parked in a ring while their slot and entry
+ * are prefetched, as the engine's fold table does), then one sort of the
+ * entries by count
  * descending, word ascending, with
  * the engine's own sort (framework/mr_keysort.h: radix on a 64-bit key,
  * then comparisons among equal keys).
