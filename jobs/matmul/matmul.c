@@ -339,7 +339,7 @@ static int mm_map(mr_ctx *ctx, mr_bytes desc)
                         desc.len);
     double made = st->pa.seconds + st->pb.seconds;
     int rc = mm_block_product(&st->pa, &st->pb, t.i, t.j,
-                              (uint64_t)t.kc * st->plan.kchunk,
+                              mm_plan_k0(&st->plan, t.kc),
                               mm_plan_depth(&st->plan, t.kc), st->cblock,
                               &stat.gemm, err, sizeof err);
     if (rc != MR_OK)

@@ -97,9 +97,14 @@ uint64_t mm_plan_cols(const mm_plan *p, uint32_t j)
     return min_u64(p->block, p->n - (uint64_t)j * p->block);
 }
 
+uint64_t mm_plan_k0(const mm_plan *p, uint32_t kc)
+{
+    return (uint64_t)kc * p->kchunk;
+}
+
 uint64_t mm_plan_depth(const mm_plan *p, uint32_t kc)
 {
-    return min_u64(p->kchunk, p->k - (uint64_t)kc * p->kchunk);
+    return min_u64(p->kchunk, p->k - mm_plan_k0(p, kc));
 }
 
 uint64_t mm_plan_ntasks(const mm_plan *p)

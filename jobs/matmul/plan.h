@@ -71,9 +71,11 @@ typedef struct mm_task {
 int mm_plan_init(mm_plan *p, long m, long k, long n, long block, long split,
                  char *err, size_t errlen);
 
-/* Rows of block-row i, columns of block-column j, depth of chunk kc. */
+/* Rows of block-row i, columns of block-column j; first k index and
+ * depth of chunk kc. */
 uint64_t mm_plan_rows(const mm_plan *p, uint32_t i);
 uint64_t mm_plan_cols(const mm_plan *p, uint32_t j);
+uint64_t mm_plan_k0(const mm_plan *p, uint32_t kc);
 uint64_t mm_plan_depth(const mm_plan *p, uint32_t kc);
 
 uint64_t mm_plan_ntasks(const mm_plan *p);

@@ -265,7 +265,7 @@ static double *blocked_product(const mm_plan *p, const mm_source *a,
         mm_task x = mm_plan_task(p, t);
         size_t rows = mm_plan_rows(p, x.i), cols = mm_plan_cols(p, x.j);
         CU_ASSERT_EQUAL_FATAL(mm_block_product(&pa, &pb, x.i, x.j,
-                                               (uint64_t)x.kc * p->kchunk,
+                                               mm_plan_k0(p, x.kc),
                                                mm_plan_depth(p, x.kc), blk,
                                                &secs, err, sizeof err),
                               MR_OK);
