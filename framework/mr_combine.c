@@ -132,7 +132,9 @@ insert_new(mr_fold *f, mr_bytes key, uint64_t tag, size_t i, const void *value)
         grow_slots(f);
 }
 
-/* Folds value into key's accumulator, or makes the entry.
+/* Folds value into key's accumulator, or makes the entry. vstride and
+ * sum are f->vstride and f->sum_u64, passed so that mr__fold_add's count
+ * path can pass constants (see fold_add).
  * OPTIMIZATION: inlined into mr__fold_add, with the new-key path out of
  * line, so that the common add (its key is there) makes no call
  * (callgrind: 21 instructions fewer per token). Measured on 300 MB of the
@@ -140,7 +142,8 @@ insert_new(mr_fold *f, mr_bytes key, uint64_t tag, size_t i, const void *value)
  * previous build: words, the map 0.9% to 4.4% faster in each of 6 pairs;
  * whitespace tokens, within 2% either way (3 pairs). */
 static inline __attribute__((always_inline)) void
-add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
+add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value, size_t vstride,
+        int sum)
 {
     uint64_t tag = h & 0xffffffff00000000ULL;
     size_t i = h & f->mask;
@@ -150,9 +153,9 @@ add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
             break;
         if ((s & 0xffffffff00000000ULL) == tag) {
             unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
-            if (mr__load32(e + f->vstride) == key.len &&
-                mr__small_eq(e + f->vstride + ENTRY_HDR, key.ptr, key.len)) {
-                if (f->sum_u64) /* OPTIMIZATION: no call (mr_fold_sum_u64) */
+            if (mr__load32(e + vstride) == key.len &&
+                mr__small_eq(e + vstride + ENTRY_HDR, key.ptr, key.len)) {
+                if (sum) /* OPTIMIZATION: no call (mr_fold_sum_u64) */
                     sum_u64(e, value);
                 else
                     f->fold(e, value);
@@ -168,7 +171,8 @@ add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value)
 static void ring_pop(mr_fold *f)
 {
     mr_fold_pend *p = &f->ring[f->rhead];
-    add_now(f, mr_mem(p->key, p->klen), p->hash, p->val);
+    add_now(f, mr_mem(p->key, p->klen), p->hash, p->val, f->vstride,
+            f->sum_u64);
     f->rhead = (f->rhead + 1) % MR_FOLD_RING;
     f->rcount--;
 }
@@ -183,12 +187,18 @@ void mr__fold_flush(mr_fold *f)
 __attribute__((noinline)) static void add_unparked(mr_fold *f, mr_bytes key,
                                                    const void *value)
 {
-    add_now(f, key, mr__hash(key.ptr, key.len), value);
+    add_now(f, key, mr__hash(key.ptr, key.len), value, f->vstride,
+            f->sum_u64);
 }
 
-int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
+/* Parks an add in the ring (or does it now, for a long key or value).
+ * vsize, vstride and sum are f's own, passed as constants by the count
+ * path of mr__fold_add. */
+static inline __attribute__((always_inline)) int
+fold_add(mr_fold *f, mr_bytes key, const void *value, size_t vsize,
+         size_t vstride, int sum)
 {
-    if (key.len > MR_FOLD_RING_KEY || f->vsize > MR_FOLD_RING_VAL) {
+    if (key.len > MR_FOLD_RING_KEY || vsize > MR_FOLD_RING_VAL) {
         add_unparked(f, key, value);
         return MR_OK;
     }
@@ -199,7 +209,7 @@ int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
     mr_fold_pend *p;
     if (f->rcount == MR_FOLD_RING) {
         p = &f->ring[f->rhead];
-        add_now(f, mr_mem(p->key, p->klen), p->hash, p->val);
+        add_now(f, mr_mem(p->key, p->klen), p->hash, p->val, vstride, sum);
         f->rhead = (f->rhead + 1) % MR_FOLD_RING;
     } else {
         p = &f->ring[(f->rhead + f->rcount) % MR_FOLD_RING];
@@ -208,10 +218,7 @@ int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
     p->hash = h;
     p->klen = (uint32_t)key.len;
     mr__small_copy(p->key, key.ptr, key.len);
-    if (f->vsize == 8) /* OPTIMIZATION: counts and sums */
-        memcpy(p->val, value, 8);
-    else
-        memcpy(p->val, value, f->vsize);
+    memcpy(p->val, value, vsize);
     /* The add halfway through the ring: its slot is in cache by now, so
      * fetch the entry it points to (a tag match is likely a hit), both
      * ends. If the entry is another key's, the end may lie past the arena:
@@ -224,10 +231,31 @@ int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
         if (s) {
             const unsigned char *e = f->arena + ((s & 0xffffffffu) - 1) * 8;
             __builtin_prefetch(e);
-            __builtin_prefetch(e + f->vstride + ENTRY_HDR + q->klen - 1);
+            __builtin_prefetch(e + vstride + ENTRY_HDR + q->klen - 1);
         }
     }
     return MR_OK;
+}
+
+__attribute__((noinline)) static int
+fold_add_any(mr_fold *f, mr_bytes key, const void *value)
+{
+    return fold_add(f, key, value, f->vsize, f->vstride, 0);
+}
+
+/* OPTIMIZATION: counts and u64 sums (mr_fold_sum_u64, the fold of word
+ * count) get their own copy of the add, compiled with the value size,
+ * stride and fold as constants: entry offsets fold into addressing, the
+ * value copy is one move, and the fold is an add with no test. callgrind:
+ * 10 instructions fewer per token. Measured on 300 MB of the benchmark
+ * corpus, one rank, alternating runs against the previous build: the map
+ * 1-7% faster in 5 of 5 pairs (words) and 0.2-12% in 4 of 4 (whitespace
+ * tokens). Every other fold takes the general copy. */
+int mr__fold_add(mr_fold *f, mr_bytes key, const void *value)
+{
+    if (f->sum_u64)
+        return fold_add(f, key, value, 8, 8, 1);
+    return fold_add_any(f, key, value);
 }
 
 int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc)
