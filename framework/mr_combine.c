@@ -167,12 +167,13 @@ add_now(mr_fold *f, mr_bytes key, uint64_t h, const void *value, size_t vstride,
     insert_new(f, key, tag, i, value);
 }
 
-/* Does the parked add that has waited longest. */
-static void ring_pop(mr_fold *f)
+/* Does the parked add that has waited longest; vstride and sum as for
+ * add_now. */
+static inline __attribute__((always_inline)) void
+ring_pop(mr_fold *f, size_t vstride, int sum)
 {
     mr_fold_pend *p = &f->ring[f->rhead];
-    add_now(f, mr_mem(p->key, p->klen), p->hash, p->val, f->vstride,
-            f->sum_u64);
+    add_now(f, mr_mem(p->key, p->klen), p->hash, p->val, vstride, sum);
     f->rhead = (f->rhead + 1) % MR_FOLD_RING;
     f->rcount--;
 }
@@ -180,7 +181,7 @@ static void ring_pop(mr_fold *f)
 void mr__fold_flush(mr_fold *f)
 {
     while (f->rcount)
-        ring_pop(f);
+        ring_pop(f, f->vstride, f->sum_u64);
 }
 
 /* Long keys and large values skip the ring. */
@@ -206,15 +207,9 @@ fold_add(mr_fold *f, mr_bytes key, const void *value, size_t vsize,
     __builtin_prefetch(&f->slots[h & f->mask]);
     /* Once the ring is full, the oldest add is done and the new one takes
      * its place. */
-    mr_fold_pend *p;
-    if (f->rcount == MR_FOLD_RING) {
-        p = &f->ring[f->rhead];
-        add_now(f, mr_mem(p->key, p->klen), p->hash, p->val, vstride, sum);
-        f->rhead = (f->rhead + 1) % MR_FOLD_RING;
-    } else {
-        p = &f->ring[(f->rhead + f->rcount) % MR_FOLD_RING];
-        f->rcount++;
-    }
+    if (f->rcount == MR_FOLD_RING)
+        ring_pop(f, vstride, sum);
+    mr_fold_pend *p = &f->ring[(f->rhead + f->rcount++) % MR_FOLD_RING];
     p->hash = h;
     p->klen = (uint32_t)key.len;
     mr__small_copy(p->key, key.ptr, key.len);
