@@ -13,10 +13,9 @@
  * engine's fixed-size loads, and the engine's short-key compare, both from
  * framework/mr_small.h; adds parked in a ring while their slot and entry
  * are prefetched, as the engine's fold table does), then one sort of the
- * entries by count
- * descending, word ascending, with
- * the engine's own sort (framework/mr_keysort.h: radix on a 64-bit key,
- * then comparisons among equal keys).
+ * entries by count descending, word ascending, with the engine's own sort
+ * (framework/mr_keysort.h: radix on a 64-bit key, then comparisons among
+ * equal keys).
  * Written to be simple and fast, not general.
  */
 /* SPDX-License-Identifier: MIT */
