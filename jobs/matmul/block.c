@@ -17,10 +17,10 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "gen.h"
+#include "mem.h"
 #include "mr/mr_job.h"
 
 double mm_now(void)
@@ -28,46 +28,6 @@ double mm_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* OPTIMIZATION: big buffers are mapped with MAP_POPULATE, which faults
- * the pages in one system call instead of one trap per 4 KiB page: on this
- * project's VM that makes a 32 MiB panel cost 8 ms instead of 12 before a
- * single element is written. (Transparent huge pages were slower still:
- * the kernel compacts memory to find them.) A 64-byte header in front of
- * every buffer holds the mapping's length (0: from malloc), so
- * mm_free_big needs only the pointer. */
-#define BIG_MIN ((size_t)1 << 20)
-#define BIG_HEAD ((size_t)64)
-
-void *mm_alloc_big(size_t bytes)
-{
-    size_t len = bytes + BIG_HEAD, mapped = 0;
-    char *p;
-    if (bytes >= BIG_MIN) {
-        p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (p == MAP_FAILED)
-            abort();
-        mapped = len;
-    } else if (!(p = malloc(len))) {
-        abort();
-    }
-    memcpy(p, &mapped, sizeof mapped);
-    return p + BIG_HEAD;
-}
-
-void mm_free_big(void *buf)
-{
-    if (!buf)
-        return;
-    char *p = (char *)buf - BIG_HEAD;
-    size_t mapped;
-    memcpy(&mapped, p, sizeof mapped);
-    if (mapped)
-        munmap(p, mapped);
-    else
-        free(p);
 }
 
 /* ---------------- sources ---------------- */
@@ -155,7 +115,8 @@ int mm_panels_get(mm_panels *p, size_t ti, size_t tj, const double **tile,
     if (p->held[s] != id) {
         double t0 = mm_now();
         if (!p->slots[s])
-            p->slots[s] = mm_alloc_big((size_t)(p->tr * p->tc * 8));
+            p->slots[s] =
+                mm_alloc_big((size_t)(p->tr * p->tc * 8), MM_PAGES_SMALL);
         p->held[s] = SIZE_MAX;
         int rc = mm_source_read(p->src, r0, *rows, c0, *cols, p->slots[s],
                                 *cols, err, errlen);

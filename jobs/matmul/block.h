@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem.h"
 #include "npy.h"
 
 /* Where an operand's elements come from. */
@@ -90,12 +91,6 @@ int mm_block_product(mm_panels *a, mm_panels *b, size_t i, size_t j,
  * dense or inside a block-row. */
 void mm_block_checksum(const double *c, size_t rows, size_t cols, size_t ld,
                        double *sum, double *sumsq);
-
-/* Buffers for panels and blocks (16-byte aligned), pages faulted in up
- * front when large. Aborts when out of memory. Free with mm_free_big()
- * (accepts NULL). */
-void *mm_alloc_big(size_t bytes);
-void mm_free_big(void *buf);
 
 double mm_now(void);
 

@@ -281,7 +281,7 @@ static int mm_setup(mr_ctx *ctx)
                    keep == MM_KEEP_ROW_B ? MM_CACHE_ALL : MM_CACHE_ONE);
     uint64_t bi = st->plan.block < st->plan.m ? st->plan.block : st->plan.m;
     uint64_t bj = st->plan.block < st->plan.n ? st->plan.block : st->plan.n;
-    st->cblock = mm_alloc_big((size_t)(bi * bj * 8));
+    st->cblock = mm_alloc_big((size_t)(bi * bj * 8), MM_PAGES_HUGE);
     return MR_OK;
 }
 
@@ -461,7 +461,7 @@ static int take_block(mr_ctx *ctx, mm_state *st, uint32_t i, uint32_t j,
 
     if (!st->rows) {
         size_t len = st->verify ? (size_t)(p->m * p->n) : (size_t)p->block * n;
-        st->rows = mm_alloc_big(len * 8);
+        st->rows = mm_alloc_big(len * 8, MM_PAGES_SMALL);
     }
     if (st->out_path && !st->out) {
         st->out = mr_out_open(ctx, st->out_path);

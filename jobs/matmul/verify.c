@@ -17,8 +17,11 @@ int mm_verify(const mm_source *a, const mm_source *b, const double *c,
               double *maxerr, char *err, size_t errlen)
 {
     size_t m = (size_t)a->rows, k = (size_t)a->cols, n = (size_t)b->cols;
-    double *A = mm_alloc_big(m * k * 8), *B = mm_alloc_big(k * n * 8);
-    double *R = mm_alloc_big(m * n * 8), *D = mm_alloc_big(m * n * 8);
+    /* The products' targets on huge pages, as the job's C blocks (mem.h). */
+    double *A = mm_alloc_big(m * k * 8, MM_PAGES_SMALL);
+    double *B = mm_alloc_big(k * n * 8, MM_PAGES_SMALL);
+    double *R = mm_alloc_big(m * n * 8, MM_PAGES_HUGE);
+    double *D = mm_alloc_big(m * n * 8, MM_PAGES_HUGE);
     int rc = mm_source_read(a, 0, m, 0, k, A, k, err, errlen);
     if (rc == MR_OK)
         rc = mm_source_read(b, 0, k, 0, n, B, n, err, errlen);

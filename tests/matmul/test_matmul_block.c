@@ -462,14 +462,35 @@ static void test_checksum(void)
 
 static void test_alloc_big(void)
 {
-    double *small = mm_alloc_big(100), *big = mm_alloc_big((size_t)3 << 20);
+    size_t mib3 = (size_t)3 << 20;
+    double *small = mm_alloc_big(100, MM_PAGES_SMALL);
+    double *big = mm_alloc_big(mib3, MM_PAGES_SMALL);
+    double *huge = mm_alloc_big(mib3, MM_PAGES_HUGE);
     small[11] = 1;
-    big[((size_t)3 << 20) / 8 - 1] = 2;
+    big[mib3 / 8 - 1] = 2;
     CU_ASSERT_EQUAL(big[0], 0); /* mapped pages come zeroed */
     CU_ASSERT_EQUAL(((uintptr_t)big) % 16, 0);
     CU_ASSERT_EQUAL(((uintptr_t)small) % 16, 0);
+    /* A huge-page buffer: zeroed, every byte writable up to its end (its
+     * mapping is rounded up to 2 MiB pages and trimmed on both sides), and
+     * its mapping starts on a 2 MiB boundary, 64 bytes before the data. */
+    CU_ASSERT_EQUAL(huge[0], 0);
+    CU_ASSERT_EQUAL(huge[mib3 / 8 - 1], 0);
+    for (size_t i = 0; i < mib3 / 8; i += 512)
+        huge[i] = (double)i;
+    huge[mib3 / 8 - 1] = 3;
+    CU_ASSERT_EQUAL(huge[512], 512);
+    CU_ASSERT_EQUAL(((uintptr_t)huge - 64) % ((size_t)2 << 20), 0);
+    /* Without the hint it is an ordinary mapping, as a small-page one. */
+    setenv("MR_MATMUL_NO_THP", "1", 1);
+    double *plain = mm_alloc_big(mib3, MM_PAGES_HUGE);
+    unsetenv("MR_MATMUL_NO_THP");
+    plain[mib3 / 8 - 1] = 4;
+    CU_ASSERT_EQUAL(plain[0], 0);
     mm_free_big(small);
     mm_free_big(big);
+    mm_free_big(huge);
+    mm_free_big(plain);
     mm_free_big(NULL);
 }
 

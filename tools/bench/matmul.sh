@@ -7,7 +7,8 @@
 # For n = 2048 and 4096 (--quick: 1024 and 2048), best of R rounds (3):
 #   baseline  mm-baseline: one cblas_dgemm of the whole n x n matrices with
 #             1 and with 2 OpenBLAS threads, matrices made and pages
-#             touched before the clock starts (only the call is timed; the
+#             touched before the clock starts, C on huge pages as the
+#             job's C blocks are (only the call is timed; the
 #             panels_s column shows what making A and B took, untimed);
 #   mr-run    mr-run matmul --n N at -np 1 and -np 2 (one BLAS thread per
 #             rank, default block), from the job's own timing line: GFLOP/s
