@@ -15,7 +15,12 @@
  * (one rank, n = 4096, 5 alternating rounds): dgemm 1.63-1.68 s ->
  * 1.54-1.61 s, the whole job 1.71-1.77 s -> 1.62-1.69 s. The baseline's
  * one cblas_dgemm gains as much from a C on huge pages (1.56-1.61 s ->
- * 1.48-1.57 s), so it gets its C from here too. The operand tiles stay on
+ * 1.48-1.57 s), so it gets its C from here too. On this VM, faulting a
+ * 32 MiB block in on huge pages now and then took 40-75 ms instead of 2-5:
+ * the host backs the guest's memory on first use, and 2 MiB pages come
+ * from memory the guest had not used yet (a first 6 GB took 9.8 s to fault
+ * in, the same 6 GB again 1.4 s). Machines whose memory is backed up
+ * front do not see it. The operand tiles stay on
  * 4 KiB pages: on huge pages making them took 0.083 s instead of 0.056
  * (tiles that start on 2 MiB boundaries, with power-of-two row lengths,
  * share cache sets; scattered 4 KiB pages do not). MR_MATMUL_NO_THP=1
