@@ -5,7 +5,7 @@
  *
  * A and B are made with matmul's generator (seed 1, the job's default).
  * C comes from the job's own allocator (jobs/matmul/mem.h): on huge pages,
- * as the job's C blocks are (the whole-matrix dgemm is about 5% faster
+ * as the job's C blocks are (the whole-matrix dgemm is 3-5% faster
  * for it here), faulted in before the clock starts. One small call first
  * brings OpenBLAS's buffers and threads up. Then REPS (default 3) timed
  * calls, one line each:
