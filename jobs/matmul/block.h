@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mem.h"
 #include "npy.h"
 
 /* Where an operand's elements come from. */

@@ -63,6 +63,7 @@
 
 #include "block.h"
 #include "gen.h"
+#include "mem.h"
 #include "mr/mr_job.h"
 #include "npy.h"
 #include "plan.h"

@@ -44,7 +44,7 @@
 #define BIG_MIN ((size_t)1 << 20)
 #define BIG_HUGE ((size_t)2 << 20)
 #define BIG_PAGE ((size_t)4096)
-#define BIG_HEAD ((size_t)64) /* keeps the data on a cache line */
+#define BIG_HEAD ((size_t)64) /* keeps mapped data on a cache line */
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */

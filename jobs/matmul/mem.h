@@ -15,8 +15,9 @@ typedef enum mm_pages {
     MM_PAGES_HUGE,  /* transparent huge pages where allowed: C */
 } mm_pages;
 
-/* A buffer of `bytes` (64-byte aligned; 2 MiB aligned on huge pages),
- * its pages faulted in up front when large (1 MiB or more). Aborts when out of memory. Free with
+/* A buffer of `bytes`, 16-byte aligned. From 1 MiB up it is its own
+ * mapping, its pages faulted in up front, and the data 64-byte aligned
+ * (2 MiB aligned on huge pages). Aborts when out of memory. Free with
  * mm_free_big() (accepts NULL). */
 void *mm_alloc_big(size_t bytes, mm_pages pages);
 void mm_free_big(void *buf);

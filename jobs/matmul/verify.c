@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "mem.h"
 #include "mr/mr_job.h"
 
 int mm_verify(const mm_source *a, const mm_source *b, const double *c,

@@ -18,6 +18,7 @@
 
 #include "block.h"
 #include "gen.h"
+#include "mem.h"
 #include "mr/mr_job.h"
 #include "mr_test.h"
 #include "npy.h"
