@@ -24,8 +24,8 @@ mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
 {
     mr_ctx *ctx = g_new0(mr_ctx, 1);
     ctx->comm = comm;
-    MPI_Comm_rank(comm, &ctx->rank);
-    MPI_Comm_size(comm, &ctx->nranks);
+    MR_MPI(MPI_Comm_rank(comm, &ctx->rank));
+    MR_MPI(MPI_Comm_size(comm, &ctx->nranks));
     if (gethostname(ctx->host, sizeof ctx->host - 1) != 0)
         g_strlcpy(ctx->host, "?", sizeof ctx->host);
     ctx->job = *job;

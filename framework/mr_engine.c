@@ -34,7 +34,7 @@ static int agree(mr_ctx *ctx, int rc, char **error)
         rc = mr_error(ctx, MR_ESTOP, "%s", mr__stop_reason());
     int worst = rc;
     double t = mr__now(ctx);
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ctx->comm);
+    MR_MPI(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ctx->comm));
     mr__span_add(ctx, MR_SPAN_WAIT, t, mr__now(ctx), 0);
     if (worst == MR_OK)
         return MR_OK;
@@ -44,12 +44,12 @@ static int agree(mr_ctx *ctx, int rc, char **error)
         g_snprintf(mine, sizeof mine, "%s", ctx->errmsg ? ctx->errmsg : "");
     char *all = ctx->rank == 0 ? g_malloc((size_t)MSG_LEN * ctx->nranks)
                                : NULL;
-    MPI_Gather(mine, MSG_LEN, MPI_CHAR, all, MSG_LEN, MPI_CHAR, 0,
-               ctx->comm);
+    MR_MPI(MPI_Gather(mine, MSG_LEN, MPI_CHAR, all, MSG_LEN, MPI_CHAR, 0,
+               ctx->comm));
     /* Hosts too, for the message: "rank 3 on node7". */
     char *hosts = ctx->rank == 0 ? g_malloc((size_t)256 * ctx->nranks)
                                  : NULL;
-    MPI_Gather(ctx->host, 256, MPI_CHAR, hosts, 256, MPI_CHAR, 0, ctx->comm);
+    MR_MPI(MPI_Gather(ctx->host, 256, MPI_CHAR, hosts, 256, MPI_CHAR, 0, ctx->comm));
     if (ctx->rank == 0) {
         GString *s = g_string_new(NULL);
         for (int r = 0; r < ctx->nranks; r++) {
@@ -139,7 +139,7 @@ static int phase_split(mr_ctx *ctx)
 static void broadcast_tasks(mr_ctx *ctx)
 {
     uint64_t meta[2] = {ctx->tasks.len, ctx->tasks.nrec};
-    MPI_Bcast(meta, 2, MPI_UINT64_T, 0, ctx->comm);
+    MR_MPI(MPI_Bcast(meta, 2, MPI_UINT64_T, 0, ctx->comm));
     if (ctx->rank != 0) {
         mr__kvbuf_reserve(&ctx->tasks, meta[0] + 1);
         ctx->tasks.len = meta[0];
@@ -147,7 +147,7 @@ static void broadcast_tasks(mr_ctx *ctx)
     }
     for (uint64_t off = 0; off < meta[0]; off += 1 << 30) {
         uint64_t n = meta[0] - off < (1 << 30) ? meta[0] - off : 1 << 30;
-        MPI_Bcast(ctx->tasks.data + off, (int)n, MPI_BYTE, 0, ctx->comm);
+        MR_MPI(MPI_Bcast(ctx->tasks.data + off, (int)n, MPI_BYTE, 0, ctx->comm));
     }
     ctx->ntasks = ctx->tasks.nrec;
     ctx->task_offs = g_new(size_t, ctx->ntasks + 1);
@@ -195,7 +195,8 @@ static int phase_map(mr_ctx *ctx)
 {
     enter(ctx, MR_PH_MAP, map_mode(ctx));
     int rc = ctx->status;
-    mr_sched *s = mr__sched_new(ctx->cfg->schedule, ctx->ntasks, ctx->comm);
+    mr_sched *s = mr__sched_new(ctx->cfg->schedule, ctx->ntasks, ctx->comm,
+                                ctx->monitor);
     mr_progress *pg = mr__progress_new(ctx);
     idle_arg ia = {pg, ctx};
     mr__sched_set_idle(s, master_idle, &ia);
@@ -204,6 +205,7 @@ static int phase_map(mr_ctx *ctx)
     while (mr__sched_next(s, rc, &first, &count)) {
         for (size_t t = first; t < first + count && rc == MR_OK; t++) {
             rc = run_task(ctx, t);
+            mr__sched_poll(s);
             mr__progress_tick(pg, ctx, ++done);
             if (rc == MR_OK && mr__stop_reason())
                 rc = mr_error(ctx, MR_ESTOP, "%s", mr__stop_reason());
@@ -362,8 +364,8 @@ static int phase_reduce(mr_ctx *ctx)
 static int phase_output(mr_ctx *ctx)
 {
     enter(ctx, MR_PH_OUTPUT, MR_EMIT_NONE);
-    MPI_Allreduce(&ctx->bytes_in, &ctx->total_bytes, 1, MPI_UINT64_T,
-                  MPI_SUM, ctx->comm);
+    MR_MPI(MPI_Allreduce(&ctx->bytes_in, &ctx->total_bytes, 1, MPI_UINT64_T,
+                  MPI_SUM, ctx->comm));
     int rc = mr__merge_output(ctx);
     if (rc == MR_OK && ctx->rank == 0 && ctx->job.finish)
         rc = ctx->job.finish(ctx);
@@ -375,8 +377,10 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
                   const mr_optset *opts, MPI_Comm comm, char **error)
 {
     *error = NULL;
+    MPI_Errhandler old_errors = mr__mpi_errors_install(comm);
     mr_ctx *ctx = mr__ctx_new(job, cfg, opts, comm);
-    MPI_Barrier(comm); /* aligns the ranks' clocks to one start */
+    ctx->monitor = mr__monitor_start(comm, cfg->stall_timeout);
+    MR_MPI(MPI_Barrier(comm)); /* aligns the ranks' clocks to one start */
     ctx->t0 = MPI_Wtime();
     mr__signal_running(1);
 
@@ -407,6 +411,8 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
             *error = g_strdup(ctx->errmsg);
         rc = src;
     }
+    mr__monitor_stop(ctx->monitor);
     mr__ctx_free(ctx);
+    mr__mpi_errors_restore(comm, old_errors);
     return rc;
 }

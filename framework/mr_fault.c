@@ -6,6 +6,8 @@
  *   abort  abort(), as a crashing plugin
  *   exit   exit(0), as a plugin that quits the process (even "success")
  *   segv   a segmentation fault
+ *   mpi    a failing MPI call (a send to a rank that does not exist), as
+ *          a broken link would make one fail
  * It reaches phases no job callback runs in (shuffle), so the tests can
  * show that a failure anywhere ends every rank. Unset, it costs one
  * getenv per phase.
@@ -32,5 +34,9 @@ int mr__fault_check(mr_ctx *ctx)
         exit(0);
     if (strcmp(kind, "segv") == 0)
         raise(SIGSEGV);
+    if (strcmp(kind, "mpi") == 0) {
+        int byte = 0;
+        MR_MPI(MPI_Send(&byte, 1, MPI_INT, ctx->nranks + 7, 0, ctx->comm));
+    }
     return mr_error(ctx, MR_ERROR, "injected fault (MR_FAULT=%s)", spec);
 }

@@ -187,9 +187,11 @@ typedef struct mr_span {
 } mr_span;
 
 typedef struct mr_progress mr_progress;
+typedef struct mr_monitor mr_monitor;
 
 struct mr_ctx {
     MPI_Comm comm;
+    mr_monitor *monitor; /* heartbeats, progress counts, claims */
     int rank, nranks;
     char host[256];
     struct mr_job job; /* host-sized copy */
@@ -242,16 +244,51 @@ const char *const *mr__optset_argv(const mr_optset *opts);
 /* 1 and the name if a job option has the name of an engine option. */
 int mr__opt_engine_clash(const mr_option *table, const char **name);
 
+/* ---------------- mr_mpierr.c: failed MPI calls ---------------- */
+/* The call being made, for the error handler's message. */
+extern _Thread_local const char *mr__mpi_call;
+#define MR_MPI(call) (mr__mpi_call = #call, (call))
+/* Makes a failed MPI call on comm print mr's message and end the run;
+ * returns the handler comm had, for mr__mpi_errors_restore. */
+MPI_Errhandler mr__mpi_errors_install(MPI_Comm comm);
+void mr__mpi_errors_restore(MPI_Comm comm, MPI_Errhandler old);
+
+/* ---------------- mr_monitor.c: the thread beside the engine ----------------
+ * Heartbeats (--stall-timeout), progress counts and dynamic claims over
+ * point-to-point messages; see the file's head comment. */
+/* Collective; stall_timeout 0: no stall detection. */
+mr_monitor *mr__monitor_start(MPI_Comm comm, double stall_timeout);
+/* Collective. */
+void mr__monitor_stop(mr_monitor *m);
+/* 0 without MPI_THREAD_MULTIPLE (or at one rank): no thread, no claims. */
+int mr__monitor_threaded(const mr_monitor *m);
+void mr__monitor_set_counts(mr_monitor *m, uint64_t done, uint64_t bytes);
+/* Rank 0: the sum over every rank of the last counts heard; others: own. */
+void mr__monitor_counts(mr_monitor *m, uint64_t *done, uint64_t *bytes);
+/* Rank 0, before the map's barrier: claims start from task 0 of ntasks. */
+void mr__monitor_claims_begin(mr_monitor *m, size_t ntasks);
+void mr__monitor_claims_end(mr_monitor *m);
+/* Rank 0: answers the claims that have arrived (between its own tasks, so
+ * that short tasks do not wait for the thread's next poll). */
+void mr__monitor_serve(mr_monitor *m);
+/* A guided chunk of tasks, as mr__sched_next returns them. */
+int mr__monitor_claim(mr_monitor *m, int status, size_t *first,
+                      size_t *count);
+
 /* ---------------- mr_schedule.c: who runs which map task ---------------- */
 typedef struct mr_sched mr_sched;
-/* Collective over ctx->comm. */
-mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm);
+/* Collective over comm. `dynamic` claims through the monitor; without its
+ * thread it runs as `master` (rank 0 says so on stderr). */
+mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm,
+                        mr_monitor *monitor);
 /* Called by rank 0 while it serves under `master` (progress reports). */
 void mr__sched_set_idle(mr_sched *s, void (*idle)(void *arg), void *arg);
 /* The next range of tasks for this rank: returns 1 and [*first, *first +
  * *count), or 0 when there is no more work for it. `status` is this rank's
  * status so far: a failing rank tells the others to stop handing out work. */
 int mr__sched_next(mr_sched *s, int status, size_t *first, size_t *count);
+/* After each task: rank 0 answers waiting claims under `dynamic`. */
+void mr__sched_poll(mr_sched *s);
 /* Collective; frees the scheduler. */
 void mr__sched_free(mr_sched *s);
 int mr__sched_parse(const char *name, mr_schedule *out);
@@ -298,6 +335,9 @@ void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done);
 const char *mr__stop_reason(void);
 /* Records where the run is, for the crash message (phase and task). */
 void mr__signal_where(const mr_ctx *ctx);
+/* A copy of "mr-run: rank 3 on node7, map, task 12: " (g_free), or NULL
+ * before the engine runs. */
+char *mr__signal_where_text(void);
 /* 1 while the engine runs: exit() then is reported as a job's error. */
 void mr__signal_running(int on);
 

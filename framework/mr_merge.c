@@ -143,15 +143,15 @@ static void fetch(mr_ctx *ctx, cursor *c)
 {
     MPI_Status st;
     int n;
-    MPI_Probe(c->rank, TAG_CHUNK, ctx->comm, &st);
-    MPI_Get_count(&st, MPI_BYTE, &n);
+    MR_MPI(MPI_Probe(c->rank, TAG_CHUNK, ctx->comm, &st));
+    MR_MPI(MPI_Get_count(&st, MPI_BYTE, &n));
     if (!c->buf || (size_t)n > c->cap) { /* never NULL: p and end */
         g_free(c->buf);
         c->cap = n ? (size_t)n : 1;
         c->buf = g_malloc(c->cap);
     }
-    MPI_Recv(c->buf, n, MPI_BYTE, c->rank, TAG_CHUNK, ctx->comm,
-             MPI_STATUS_IGNORE);
+    MR_MPI(MPI_Recv(c->buf, n, MPI_BYTE, c->rank, TAG_CHUNK, ctx->comm,
+             MPI_STATUS_IGNORE));
     c->p = c->buf;
     c->end = c->buf + n;
     if (n == 0)
@@ -282,7 +282,7 @@ static void send_run(mr_ctx *ctx, const mr_keyed *order)
         for (size_t pos = 0; pos < b->len;) {
             size_t n =
                 mr__shuffle_cut(b->data + pos, b->len - pos, limit, &nrec);
-            MPI_Send(b->data + pos, (int)n, MPI_BYTE, 0, TAG_CHUNK, ctx->comm);
+            MR_MPI(MPI_Send(b->data + pos, (int)n, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
             pos += n;
         }
     } else {
@@ -306,11 +306,11 @@ static void send_run(mr_ctx *ctx, const mr_keyed *order)
                 len += sz;
                 i++;
             } while (i < b->nrec && len < limit);
-            MPI_Send(chunk, (int)len, MPI_BYTE, 0, TAG_CHUNK, ctx->comm);
+            MR_MPI(MPI_Send(chunk, (int)len, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
         }
         g_free(chunk);
     }
-    MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CHUNK, ctx->comm);
+    MR_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
 }
 
 int mr__merge_output(mr_ctx *ctx)

@@ -42,6 +42,9 @@ static const mr_option engine_options[] = {
      "bytes each rank sends per shuffle round (k/M/G suffixes)"},
     {"mem-limit", MR_OPT_INT, "0",
      "stop, saying why, if a rank would use more memory (k/M/G; 0: none)"},
+    {"stall-timeout", MR_OPT_DOUBLE, "20",
+     "end the run if a rank gives no sign of life for this many seconds "
+     "(stopped, hung, cut off; 0: never)"},
     {"stats", MR_OPT_FLAG, NULL, "print a table of phase times at the end"},
     {"stats-json", MR_OPT_STRING, NULL,
      "write the run's phase, rank and task statistics as JSON"},
@@ -248,6 +251,15 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
     if (cfg->mem_limit < 0) {
         *error = g_strdup_printf("option --mem-limit: %ld is negative",
                                  cfg->mem_limit);
+        rc = MR_EUSAGE;
+        goto out;
+    }
+    cfg->stall_timeout = es->vals[find(es, "stall-timeout", 13)].d;
+    if (cfg->stall_timeout != 0 && cfg->stall_timeout < 3) {
+        *error = g_strdup_printf("option --stall-timeout: %g is below 3 s "
+                                 "(heartbeats come once a second; 0: "
+                                 "never)",
+                                 cfg->stall_timeout);
         rc = MR_EUSAGE;
         goto out;
     }

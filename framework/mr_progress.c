@@ -7,12 +7,12 @@
  * MR_PROGRESS_AFTER and MR_PROGRESS_INTERVAL (seconds) override the delay
  * and the interval (tests use them to see reports from short runs).
  *
- * How rank 0 knows: every rank puts its (tasks done, bytes read) pair into
- * its slot of a small window on rank 0 with MPI_Put, at most every 0.2 s
- * (time-gated, so a run with millions of tiny tasks pays for a clock read
- * per task, nothing more); rank 0 reads the window when it reports. Rank 0
- * reports between its own tasks, and under `master` between requests, so a
- * very long task on rank 0 delays the report, never the run.
+ * How rank 0 knows: every rank stores its (tasks done, bytes read) after
+ * each task for its monitor thread, which sends them with its heartbeat
+ * once a second (mr_monitor.c); rank 0 sums what it last heard. Rank 0
+ * reports between its own tasks, and under `master` between requests, so
+ * a very long task on rank 0 delays the report, never the run. The closing
+ * line has the exact totals, from a reduction.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -21,11 +21,10 @@
 #include <unistd.h>
 
 struct mr_progress {
-    MPI_Win win;
-    uint64_t *slots; /* rank 0: 2 per rank */
-    int rank, nranks, tty, quiet;
+    mr_monitor *monitor;
+    int rank, tty, quiet;
     size_t ntasks;
-    double start, last_put, last_print;
+    double start, last_print;
     double after, interval;
     int printed;
 };
@@ -41,43 +40,21 @@ static double env_seconds(const char *name, double fallback)
 mr_progress *mr__progress_new(mr_ctx *ctx)
 {
     mr_progress *p = g_new0(mr_progress, 1);
+    p->monitor = ctx->monitor;
     p->rank = ctx->rank;
-    p->nranks = ctx->nranks;
     p->ntasks = ctx->ntasks;
     p->quiet = ctx->cfg->quiet;
     p->tty = ctx->rank == 0 && isatty(STDERR_FILENO);
-    MPI_Aint size = ctx->rank == 0 ? (MPI_Aint)(2 * sizeof(uint64_t)) *
-                                         ctx->nranks
-                                   : 0;
-    MPI_Win_allocate(size, sizeof(uint64_t), MPI_INFO_NULL, ctx->comm,
-                     &p->slots, &p->win);
-    if (ctx->rank == 0)
-        memset(p->slots, 0, (size_t)size);
-    MPI_Barrier(ctx->comm); /* slots are zero before anyone puts */
-    p->start = p->last_put = p->last_print = mr__now(ctx);
+    mr__monitor_set_counts(p->monitor, 0, ctx->bytes_in);
+    p->start = p->last_print = mr__now(ctx);
     p->after = env_seconds("MR_PROGRESS_AFTER", 2.0);
     p->interval = env_seconds("MR_PROGRESS_INTERVAL", p->tty ? 0.5 : 10.0);
     return p;
 }
 
-static void put(mr_progress *p, mr_ctx *ctx, uint64_t done)
+static void report(mr_progress *p, double now, int final, uint64_t done,
+                   uint64_t bytes)
 {
-    uint64_t v[2] = {done, ctx->bytes_in};
-    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, p->win);
-    MPI_Put(v, 2, MPI_UINT64_T, 0, (MPI_Aint)2 * p->rank, 2, MPI_UINT64_T,
-            p->win);
-    MPI_Win_unlock(0, p->win);
-}
-
-static void report(mr_progress *p, double now, int final)
-{
-    uint64_t done = 0, bytes = 0;
-    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, p->win);
-    for (int r = 0; r < p->nranks; r++) {
-        done += p->slots[2 * r];
-        bytes += p->slots[2 * r + 1];
-    }
-    MPI_Win_unlock(0, p->win);
     double el = now - p->start, mbs = el > 0 ? (double)bytes / el / 1e6 : 0;
     char eta[32] = "?";
     if (done > 0 && done < p->ntasks)
@@ -97,15 +74,14 @@ void mr__progress_tick(mr_progress *p, mr_ctx *ctx, uint64_t done)
 {
     if (!p)
         return;
-    double now = mr__now(ctx);
-    if (now - p->last_put >= (p->interval < 0.2 ? p->interval : 0.2)) {
-        put(p, ctx, done);
-        p->last_put = now;
-    }
-    if (p->rank != 0 || p->quiet || now - p->start < p->after)
+    mr__monitor_set_counts(p->monitor, done, ctx->bytes_in);
+    if (p->rank != 0 || p->quiet)
         return;
-    if (now - p->last_print >= p->interval) {
-        report(p, now, 0);
+    double now = mr__now(ctx);
+    if (now - p->start >= p->after && now - p->last_print >= p->interval) {
+        uint64_t all_done, all_bytes;
+        mr__monitor_counts(p->monitor, &all_done, &all_bytes);
+        report(p, now, 0, all_done, all_bytes);
         p->last_print = now;
     }
 }
@@ -115,10 +91,9 @@ void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done)
 {
     if (!p)
         return;
-    put(p, ctx, done);
-    MPI_Barrier(ctx->comm);
+    uint64_t mine[2] = {done, ctx->bytes_in}, all[2] = {0, 0};
+    MR_MPI(MPI_Reduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, 0, ctx->comm));
     if (p->rank == 0 && p->printed && !p->quiet)
-        report(p, mr__now(ctx), 1);
-    MPI_Win_free(&p->win);
+        report(p, mr__now(ctx), 1, all[0], all[1]);
     g_free(p);
 }

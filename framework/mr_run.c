@@ -122,7 +122,8 @@ int main(int argc, char **argv)
     /* Before MPI_Init, so a stop request during start-up is not lost; and
      * again after it, as MPI_Init may install crash handlers of its own. */
     mr_signals_install();
-    MPI_Init(&argc, &argv);
+    int provided; /* the monitor thread (mr_monitor.c) calls MPI too */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     mr_signals_install();
     reg = mr_registry_new();

@@ -5,12 +5,11 @@
  *   cyclic   rank r runs tasks r, r+P, r+2P, ...: static, but spreads
  *            neighbouring (often similar) tasks over the ranks.
  *   dynamic  every rank, rank 0 included, claims chunks of tasks from a
- *            counter in an MPI window on rank 0 with MPI_Fetch_and_op.
- *            Guided chunks: a rank reads the counter, then claims about
- *            remaining/(2P) tasks, at least 1, so claims are few at first
- *            and fine-grained at the end, where balance is decided. Across nodes without hardware
- *            atomics the counter's progress may depend on rank 0 calling
- *            MPI, so rank 0 pokes the progress engine between its tasks.
+ *            counter on rank 0, kept by rank 0's monitor thread
+ *            (mr_monitor.c: point-to-point, no one-sided MPI). Guided
+ *            chunks of about remaining/(2P) tasks, at least 1, so claims
+ *            are few at first and fine-grained at the end, where balance
+ *            is decided. Without MPI_THREAD_MULTIPLE it runs as master.
  *   master   rank 0 hands out one task at a time to workers that ask for
  *            work (point-to-point: a worker's request carries its status,
  *            so a failing worker stops the hand-out). With P > 1 rank 0
@@ -22,6 +21,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
 
+#include <stdio.h>
+
 enum { TAG_REQ = 4711, TAG_GRANT = 4712 };
 
 struct mr_sched {
@@ -31,8 +32,7 @@ struct mr_sched {
     size_t ntasks;
     size_t next;   /* block, cyclic: next task of this rank */
     size_t end;    /* block: end of this rank's range */
-    MPI_Win win;   /* dynamic */
-    int64_t *counter;
+    mr_monitor *monitor; /* dynamic */
     int done;
     /* master, rank 0 */
     int workers_left;
@@ -66,17 +66,26 @@ const char *mr__sched_name(mr_schedule s)
     return names[s];
 }
 
-mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm)
+mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm,
+                        mr_monitor *monitor)
 {
     mr_sched *s = g_new0(mr_sched, 1);
     s->policy = policy;
     s->comm = comm;
     s->ntasks = ntasks;
-    MPI_Comm_rank(comm, &s->rank);
-    MPI_Comm_size(comm, &s->nranks);
+    MR_MPI(MPI_Comm_rank(comm, &s->rank));
+    MR_MPI(MPI_Comm_size(comm, &s->nranks));
     size_t P = (size_t)s->nranks, r = (size_t)s->rank;
     if (s->nranks == 1 && policy == MR_SCHED_MASTER)
         s->policy = MR_SCHED_BLOCK; /* no one to serve */
+    if (s->nranks > 1 && policy == MR_SCHED_DYNAMIC &&
+        !mr__monitor_threaded(monitor)) {
+        s->policy = MR_SCHED_MASTER;
+        if (s->rank == 0)
+            fprintf(stderr, "mr-run: --schedule dynamic needs "
+                            "MPI_THREAD_MULTIPLE, which this MPI does not "
+                            "give: running as master\n");
+    }
     switch (s->policy) {
     case MR_SCHED_BLOCK:
         s->next = r * ntasks / P;
@@ -86,12 +95,10 @@ mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm)
         s->next = r;
         break;
     case MR_SCHED_DYNAMIC:
-        MPI_Win_allocate(s->rank == 0 ? (MPI_Aint)sizeof(int64_t) : 0,
-                         sizeof(int64_t), MPI_INFO_NULL, comm, &s->counter,
-                         &s->win);
+        s->monitor = monitor;
         if (s->rank == 0)
-            *s->counter = 0;
-        MPI_Barrier(comm); /* the counter is zero before anyone claims */
+            mr__monitor_claims_begin(monitor, ntasks);
+        MR_MPI(MPI_Barrier(comm)); /* the counter is set before any claim */
         break;
     case MR_SCHED_MASTER:
         s->workers_left = s->nranks - 1;
@@ -105,33 +112,10 @@ static int next_dynamic(mr_sched *s, int status, size_t *first,
 {
     if (s->done)
         return 0;
-    int64_t n = (int64_t)s->ntasks, old, now, zero = 0, want;
-    if (s->rank == 0) {
-        int flag; /* progress for passive-target requests of others */
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag,
-                   MPI_STATUS_IGNORE);
-    }
-    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, s->win);
-    if (status != MR_OK) {
-        want = n + 1; /* push the counter past the end: everyone stops */
-    } else {
-        /* Guided: size the chunk from what is really left now (an atomic
-         * read), not from this rank's last claim, which may be long out of
-         * date; others may claim in between, so it is only a size. */
-        MPI_Fetch_and_op(&zero, &now, MPI_INT64_T, 0, 0, MPI_NO_OP, s->win);
-        MPI_Win_flush(0, s->win);
-        want = (n - now) / (2 * (int64_t)s->nranks);
-        if (want < 1)
-            want = 1;
-    }
-    MPI_Fetch_and_op(&want, &old, MPI_INT64_T, 0, 0, MPI_SUM, s->win);
-    MPI_Win_unlock(0, s->win);
-    if (status != MR_OK || old >= n) {
+    if (!mr__monitor_claim(s->monitor, status, first, count)) {
         s->done = 1;
         return 0;
     }
-    *first = (size_t)old;
-    *count = (size_t)((old + want > n ? n : old + want) - old);
     return 1;
 }
 
@@ -143,7 +127,7 @@ static void serve(mr_sched *s)
     while (s->workers_left > 0) {
         int wstatus;
         MPI_Status st;
-        MPI_Recv(&wstatus, 1, MPI_INT, MPI_ANY_SOURCE, TAG_REQ, s->comm, &st);
+        MR_MPI(MPI_Recv(&wstatus, 1, MPI_INT, MPI_ANY_SOURCE, TAG_REQ, s->comm, &st));
         if (wstatus != MR_OK)
             s->failed = 1;
         int64_t *grant = g_new(int64_t, 1);
@@ -154,15 +138,15 @@ static void serve(mr_sched *s)
             s->workers_left--;
         }
         MPI_Request rq;
-        MPI_Isend(grant, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_GRANT, s->comm,
-                  &rq);
+        MR_MPI(MPI_Isend(grant, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_GRANT, s->comm,
+                  &rq));
         g_array_append_val(reqs, rq);
         g_array_append_val(bufs, grant);
         if (s->idle)
             s->idle(s->idle_arg);
     }
-    MPI_Waitall((int)reqs->len, (MPI_Request *)reqs->data,
-                MPI_STATUSES_IGNORE);
+    MR_MPI(MPI_Waitall((int)reqs->len, (MPI_Request *)reqs->data,
+                MPI_STATUSES_IGNORE));
     for (guint i = 0; i < bufs->len; i++)
         g_free(g_array_index(bufs, int64_t *, i));
     g_array_free(reqs, TRUE);
@@ -197,9 +181,9 @@ int mr__sched_next(mr_sched *s, int status, size_t *first, size_t *count)
             return 0;
         }
         int64_t grant;
-        MPI_Send(&status, 1, MPI_INT, 0, TAG_REQ, s->comm);
-        MPI_Recv(&grant, 1, MPI_INT64_T, 0, TAG_GRANT, s->comm,
-                 MPI_STATUS_IGNORE);
+        MR_MPI(MPI_Send(&status, 1, MPI_INT, 0, TAG_REQ, s->comm));
+        MR_MPI(MPI_Recv(&grant, 1, MPI_INT64_T, 0, TAG_GRANT, s->comm,
+                 MPI_STATUS_IGNORE));
         if (grant < 0) {
             s->done = 1;
             return 0;
@@ -211,11 +195,17 @@ int mr__sched_next(mr_sched *s, int status, size_t *first, size_t *count)
     return 0;
 }
 
+void mr__sched_poll(mr_sched *s)
+{
+    if (s->policy == MR_SCHED_DYNAMIC && s->rank == 0)
+        mr__monitor_serve(s->monitor);
+}
+
 void mr__sched_free(mr_sched *s)
 {
     if (!s)
         return;
-    if (s->policy == MR_SCHED_DYNAMIC)
-        MPI_Win_free(&s->win);
+    if (s->policy == MR_SCHED_DYNAMIC && s->rank == 0)
+        mr__monitor_claims_end(s->monitor);
     g_free(s);
 }

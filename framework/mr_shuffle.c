@@ -80,9 +80,9 @@ static size_t piece(unsigned char *base, size_t total, size_t done,
     if (n) {
         MPI_Aint at;
         int len = (int)n;
-        MPI_Get_address(base + done, &at);
-        MPI_Type_create_hindexed(1, &len, &at, MPI_BYTE, type);
-        MPI_Type_commit(type);
+        MR_MPI(MPI_Get_address(base + done, &at));
+        MR_MPI(MPI_Type_create_hindexed(1, &len, &at, MPI_BYTE, type));
+        MR_MPI(MPI_Type_commit(type));
         *count = 1;
     }
     return n;
@@ -115,8 +115,8 @@ int mr__shuffle_run(mr_ctx *ctx)
         smeta[2 * d + 1] = (int64_t)ctx->parts[d].nrec;
         rounds = MAX(rounds, (long)((ctx->parts[d].len + limit - 1) / limit));
     }
-    MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T, ctx->comm);
-    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, ctx->comm);
+    MR_MPI(MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T, ctx->comm));
+    MR_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, ctx->comm));
     size_t incoming = 0, nrec = 0;
     for (int s = 0; s < P; s++) {
         region[s] = incoming;
@@ -147,13 +147,13 @@ int mr__shuffle_run(mr_ctx *ctx)
             rdone[p] += n;
             ctx->shuffle_recv += n;
         }
-        MPI_Alltoallw(MPI_BOTTOM, scount, displ, stype, MPI_BOTTOM, rcount,
-                      displ, rtype, ctx->comm);
+        MR_MPI(MPI_Alltoallw(MPI_BOTTOM, scount, displ, stype, MPI_BOTTOM, rcount,
+                      displ, rtype, ctx->comm));
         for (int p = 0; p < P; p++) {
             if (scount[p])
-                MPI_Type_free(&stype[p]);
+                MR_MPI(MPI_Type_free(&stype[p]));
             if (rcount[p])
-                MPI_Type_free(&rtype[p]);
+                MR_MPI(MPI_Type_free(&rtype[p]));
             if (p != me && ctx->parts[p].data &&
                 sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
                 mr__kvbuf_fini(&ctx->parts[p]);

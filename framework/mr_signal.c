@@ -65,6 +65,11 @@ void mr__signal_where(const mr_ctx *ctx)
     where_len = n < (int)sizeof where ? n : (int)sizeof where - 1;
 }
 
+char *mr__signal_where_text(void)
+{
+    return where_len ? g_strndup(where, (gsize)where_len) : NULL;
+}
+
 void mr__signal_running(int on)
 {
     running = on;

@@ -83,8 +83,8 @@ static mr_run_stats *gather(mr_ctx *ctx, int detail)
         st->ranks = g_new0(mr_rank_stats, P);
         st->seconds = mr__now(ctx);
     }
-    MPI_Gather(&mine, sizeof mine, MPI_BYTE, root ? st->ranks : NULL,
-               sizeof mine, MPI_BYTE, 0, ctx->comm);
+    MR_MPI(MPI_Gather(&mine, sizeof mine, MPI_BYTE, root ? st->ranks : NULL,
+               sizeof mine, MPI_BYTE, 0, ctx->comm));
     if (!detail)
         return st;
 
@@ -104,8 +104,8 @@ static mr_run_stats *gather(mr_ctx *ctx, int detail)
                 total += n * esz;
             }
         void *buf = root ? g_malloc(total ? total : 1) : NULL;
-        MPI_Gatherv(a->data, (int)(a->len * esz), MPI_BYTE, buf, cnt, dsp,
-                    MPI_BYTE, 0, ctx->comm);
+        MR_MPI(MPI_Gatherv(a->data, (int)(a->len * esz), MPI_BYTE, buf, cnt, dsp,
+                    MPI_BYTE, 0, ctx->comm));
         if (root && pass == 0) {
             st->tasks = buf;
             st->ntasks = total / esz;
@@ -323,6 +323,6 @@ int mr__stats_report(mr_ctx *ctx)
             rc = mr__trace_write(ctx, st, cfg->trace);
     }
     stats_free(st);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, ctx->comm);
+    MR_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, ctx->comm));
     return rc;
 }

@@ -25,7 +25,7 @@ extern "C" {
 typedef enum mr_schedule {
     MR_SCHED_BLOCK,   /* contiguous chunks of tasks, one per rank */
     MR_SCHED_CYCLIC,  /* task i on rank i mod P */
-    MR_SCHED_DYNAMIC, /* guided chunks claimed with MPI_Fetch_and_op */
+    MR_SCHED_DYNAMIC, /* guided chunks claimed from rank 0's counter */
     MR_SCHED_MASTER,  /* rank 0 hands out tasks to workers */
 } mr_schedule;
 
@@ -40,6 +40,7 @@ typedef struct mr_config {
     const char *stats_json; /* borrowed from argv; NULL: none */
     const char *trace;      /* borrowed from argv; NULL: none */
     int help;
+    double stall_timeout; /* seconds without a heartbeat; 0: no limit */
 } mr_config;
 
 typedef struct mr_optset mr_optset; /* a job's parsed option values */
