@@ -166,6 +166,8 @@ int mr_error(mr_ctx *ctx, int status, const char *fmt, ...)
         ctx->errmsg = g_strdup_vprintf(fmt, ap);
         va_end(ap);
         ctx->status = status;
+        if (status != MR_ESTOP)
+            mr__signal_failed(); /* the others stop too, mid-task */
     }
     return status;
 }

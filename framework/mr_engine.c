@@ -52,9 +52,17 @@ static int agree(mr_ctx *ctx, int rc, char **error)
     MR_MPI(MPI_Gather(ctx->host, 256, MPI_CHAR, hosts, 256, MPI_CHAR, 0, ctx->comm));
     if (ctx->rank == 0) {
         GString *s = g_string_new(NULL);
+        /* Ranks that stopped because another one failed say nothing new
+         * when that one's own message is there. */
+        int cause = 0;
         for (int r = 0; r < ctx->nranks; r++) {
             const char *m = all + (size_t)r * MSG_LEN;
-            if (!*m)
+            if (*m && !g_str_has_prefix(m, MR_STOP_REMOTE))
+                cause = 1;
+        }
+        for (int r = 0; r < ctx->nranks; r++) {
+            const char *m = all + (size_t)r * MSG_LEN;
+            if (!*m || (cause && g_str_has_prefix(m, MR_STOP_REMOTE)))
                 continue;
             /* Identical messages from consecutive ranks (an option error
              * seen by all) are reported once, with the range of ranks. */

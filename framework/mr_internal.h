@@ -262,6 +262,10 @@ mr_monitor *mr__monitor_start(MPI_Comm comm, double stall_timeout);
 void mr__monitor_stop(mr_monitor *m);
 /* 0 without MPI_THREAD_MULTIPLE (or at one rank): no thread, no claims. */
 int mr__monitor_threaded(const mr_monitor *m);
+/* Rank 0, threaded: the thread calls fn(arg) every `every` seconds until
+ * fn is NULL again (set and cleared by the main thread). */
+void mr__monitor_set_report(mr_monitor *m, void (*fn)(void *arg), void *arg,
+                            double every);
 void mr__monitor_set_counts(mr_monitor *m, uint64_t done, uint64_t bytes);
 /* Rank 0: the sum over every rank of the last counts heard; others: own. */
 void mr__monitor_counts(mr_monitor *m, uint64_t *done, uint64_t *bytes);
@@ -333,6 +337,17 @@ void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done);
 /* NULL, or why the run must stop now: a signal (which), or the launcher
  * (mpirun) gone. */
 const char *mr__stop_reason(void);
+/* Another rank failed (the monitor heard it): every rank stops at its
+ * next check, with a message that begins with MR_STOP_REMOTE. */
+#define MR_STOP_REMOTE "stopped: rank "
+void mr__stop_remote(int rank, const char *host);
+/* A new run: no failure heard of yet. */
+void mr__stop_reset(void);
+/* This rank failed (mr_error) ... */
+void mr__signal_failed(void);
+/* ... or is asked to stop (a signal, the launcher gone): the monitor then
+ * tells the others. */
+int mr__signal_local_stop(void);
 /* Records where the run is, for the crash message (phase and task). */
 void mr__signal_where(const mr_ctx *ctx);
 /* A copy of "mr-run: rank 3 on node7, map, task 12: " (g_free), or NULL

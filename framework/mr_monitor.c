@@ -13,7 +13,14 @@
  *               a pulled cable or a frozen host is noticed in seconds, not
  *               after TCP's keepalive (minutes). A monitor that finds it
  *               was itself frozen (a suspended job) forgives its peers.
- *   progress    rank 0's report sums the counts that came with the beats.
+ *   stops       a rank that fails (mr_error) or is told to stop (a
+ *               signal) tells rank 0, which tells everyone: every rank's
+ *               next check (between tasks, at every input chunk) stops it,
+ *               so one failure ends the run in a second or two, not at the
+ *               end of the others' long tasks.
+ *   progress    rank 0's thread prints the map's progress line from the
+ *               counts that came with the beats (mr_progress.c formats it),
+ *               also while rank 0 itself waits or runs a long task.
  *   claims      under `dynamic`, a worker sends rank 0 a claim and waits
  *               for its grant; rank 0's monitor (and rank 0's main thread
  *               after each of its tasks) answers from a counter that rank
@@ -35,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_BEAT = 1, TAG_CLAIM = 2, TAG_GRANT = 3 };
+enum { TAG_BEAT = 1, TAG_CLAIM = 2, TAG_GRANT = 3, TAG_STOP = 4 };
 #define HOST_LEN 64
 #define BEAT_EVERY 1.0 /* seconds between heartbeats */
 
@@ -54,10 +61,19 @@ struct mr_monitor {
     _Atomic int64_t next;
     _Atomic int64_t ntasks;
     atomic_int claims_on;
-    /* beats sent to and received from each peer, for the closing drain */
+    /* beats and stops sent to and received from each peer, for the
+     * closing drain */
     uint64_t *sent, *recvd;
     MPI_Request *beat_req; /* one beat in flight per peer */
     uint64_t beat_buf[2];
+    MPI_Request *stop_req; /* stops: once per peer and run */
+    uint64_t stop_buf[2];
+    int stop_sent;
+    /* the progress line: called by rank 0's thread every `every` s */
+    GMutex report_lock;
+    void (*report)(void *arg);
+    void *report_arg;
+    double report_every;
 };
 
 static double now_s(void)
@@ -107,24 +123,48 @@ static void send_beat(mr_monitor *m, int to)
     m->sent[to]++;
 }
 
-/* Receives every beat that has arrived. */
-static void take_beats(mr_monitor *m, double *heard, double t)
+/* Tells rank 0, or (rank 0) everyone but `origin`'s relay, that rank
+ * `origin` failed. Once per run. */
+static void send_stop(mr_monitor *m, int origin)
+{
+    if (m->stop_sent)
+        return;
+    m->stop_sent = 1;
+    m->stop_buf[0] = (uint64_t)origin;
+    for (int r = 0; r < m->nranks; r++) {
+        if (r == m->rank || (m->rank != 0 && r != 0) ||
+            (m->rank == 0 && r == origin))
+            continue;
+        MR_MPI(MPI_Isend(m->stop_buf, 2, MPI_UINT64_T, r, TAG_STOP, m->comm,
+                         &m->stop_req[r]));
+        m->sent[r]++;
+    }
+}
+
+/* Receives every beat and stop that has arrived. */
+static void take_messages(mr_monitor *m, double *heard, double t)
 {
     for (;;) {
         int flag;
         MPI_Status st;
-        MR_MPI(MPI_Iprobe(m->rank == 0 ? MPI_ANY_SOURCE : 0, TAG_BEAT,
+        MR_MPI(MPI_Iprobe(m->rank == 0 ? MPI_ANY_SOURCE : 0, MPI_ANY_TAG,
                           m->comm, &flag, &st));
-        if (!flag)
-            return;
+        if (!flag || (st.MPI_TAG != TAG_BEAT && st.MPI_TAG != TAG_STOP))
+            return; /* claims are for serve_claims, grants for the worker */
         uint64_t v[2];
-        MR_MPI(MPI_Recv(v, 2, MPI_UINT64_T, st.MPI_SOURCE, TAG_BEAT, m->comm,
+        int src = st.MPI_SOURCE;
+        MR_MPI(MPI_Recv(v, 2, MPI_UINT64_T, src, st.MPI_TAG, m->comm,
                         MPI_STATUS_IGNORE));
-        m->recvd[st.MPI_SOURCE]++;
-        heard[st.MPI_SOURCE] = t;
-        if (m->rank == 0) {
-            atomic_store(&m->counts[2 * st.MPI_SOURCE], v[0]);
-            atomic_store(&m->counts[2 * st.MPI_SOURCE + 1], v[1]);
+        m->recvd[src]++;
+        heard[src] = t;
+        if (st.MPI_TAG == TAG_STOP) {
+            int origin = v[0] < (uint64_t)m->nranks ? (int)v[0] : src;
+            mr__stop_remote(origin, m->hosts[origin]);
+            if (m->rank == 0)
+                send_stop(m, origin);
+        } else if (m->rank == 0) {
+            atomic_store(&m->counts[2 * src], v[0]);
+            atomic_store(&m->counts[2 * src + 1], v[1]);
         }
     }
 }
@@ -151,6 +191,27 @@ static void serve_claims(mr_monitor *m)
     }
 }
 
+static void say(const char *msg, int n, size_t size)
+{
+    if (n > 0) {
+        ssize_t w = write(STDERR_FILENO, msg,
+                          (size_t)n < size ? (size_t)n : size - 1);
+        (void)w;
+    }
+}
+
+/* Half the limit: a warning, once per silence. */
+static void quiet_warning(mr_monitor *m, int peer, double quiet)
+{
+    char msg[320];
+    say(msg, snprintf(msg, sizeof msg,
+                      "mr-run: rank %d on %s: no heartbeat from rank %d on %s "
+                      "for %.0f s (the run ends at %.0f s: --stall-timeout)\n",
+                      m->rank, m->hosts[m->rank], peer, m->hosts[peer], quiet,
+                      m->stall),
+        sizeof msg);
+}
+
 static void stalled(mr_monitor *m, int peer, double quiet)
 {
     char msg[512];
@@ -160,12 +221,7 @@ static void stalled(mr_monitor *m, int peer, double quiet)
                      "network; ending the run (--stall-timeout %.0f)\n",
                      m->rank, m->hosts[m->rank], peer, m->hosts[peer], quiet,
                      m->stall);
-    if (n > 0) {
-        ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof msg
-                                                  ? (size_t)n
-                                                  : sizeof msg - 1);
-        (void)w;
-    }
+    say(msg, n, sizeof msg);
     mr__out_abandon();
     MPI_Abort(MPI_COMM_WORLD, 1);
     _exit(1);
@@ -176,7 +232,8 @@ static gpointer run(gpointer p)
     mr_monitor *m = p;
     int P = m->nranks;
     double *heard = g_new(double, P);
-    double t = now_s(), last_beat = 0, last_loop = t;
+    int *warned = g_new0(int, P);
+    double t = now_s(), last_beat = 0, last_loop = t, last_report = t;
     for (int r = 0; r < P; r++)
         heard[r] = t;
     while (!atomic_load(&m->quit)) {
@@ -187,7 +244,9 @@ static gpointer run(gpointer p)
             for (int r = 0; r < P; r++)
                 heard[r] = t;
         last_loop = t;
-        take_beats(m, heard, t);
+        take_messages(m, heard, t);
+        if (mr__signal_local_stop())
+            send_stop(m, m->rank);
         if (m->rank == 0)
             serve_claims(m);
         if (t - last_beat >= BEAT_EVERY) {
@@ -208,14 +267,26 @@ static gpointer run(gpointer p)
                 double limit = m->stall + (m->rank > 1 ? 5.0 : 0.0);
                 if (t - heard[r] > limit)
                     stalled(m, r, t - heard[r]);
+                if (t - heard[r] > limit / 2 && !warned[r] && m->rank <= 1)
+                    quiet_warning(m, r, t - heard[r]);
+                warned[r] = t - heard[r] > limit / 2;
             }
         }
+        g_mutex_lock(&m->report_lock);
+        if (m->report && t - last_report >= m->report_every) {
+            m->report(m->report_arg);
+            last_report = t;
+        }
+        g_mutex_unlock(&m->report_lock);
         nap(m->rank == 0 && atomic_load(&m->claims_on) ? 0.001 : 0.05);
     }
     for (int r = 0; r < P; r++)
-        if (r != m->rank)
+        if (r != m->rank) {
             MR_MPI(MPI_Wait(&m->beat_req[r], MPI_STATUS_IGNORE));
+            MR_MPI(MPI_Wait(&m->stop_req[r], MPI_STATUS_IGNORE));
+        }
     g_free(heard);
+    g_free(warned);
     return NULL;
 }
 
@@ -239,8 +310,11 @@ mr_monitor *mr__monitor_start(MPI_Comm comm, double stall_timeout)
     m->sent = g_new0(uint64_t, P);
     m->recvd = g_new0(uint64_t, P);
     m->beat_req = g_new(MPI_Request, P);
+    m->stop_req = g_new(MPI_Request, P);
     for (int r = 0; r < P; r++)
-        m->beat_req[r] = MPI_REQUEST_NULL;
+        m->beat_req[r] = m->stop_req[r] = MPI_REQUEST_NULL;
+    g_mutex_init(&m->report_lock);
+    mr__stop_reset();
     if (!m->threaded)
         return m;
     MR_MPI(MPI_Comm_dup(comm, &m->comm));
@@ -263,9 +337,9 @@ void mr__monitor_stop(mr_monitor *m)
         MR_MPI(MPI_Barrier(m->comm));
         atomic_store(&m->quit, 1);
         g_thread_join(m->thread);
-        /* Receive the beats still on their way, so that nothing is left
-         * unmatched at MPI_Finalize: each side learns how many the other
-         * sent it. */
+        /* Receive the beats and stops still on their way, so that nothing
+         * is left unmatched at MPI_Finalize: each side learns how many the
+         * other sent it. */
         int P = m->nranks;
         uint64_t *to0 = m->rank == 0 ? g_new(uint64_t, P) : NULL, from0 = 0;
         MR_MPI(MPI_Gather(&m->sent[0], 1, MPI_UINT64_T, to0, 1, MPI_UINT64_T,
@@ -277,7 +351,7 @@ void mr__monitor_stop(mr_monitor *m)
             uint64_t want = m->rank == 0 ? (r ? to0[r] : 0)
                                          : (r == 0 ? from0 : 0);
             for (; m->recvd[r] < want; m->recvd[r]++)
-                MR_MPI(MPI_Recv(v, 2, MPI_UINT64_T, r, TAG_BEAT, m->comm,
+                MR_MPI(MPI_Recv(v, 2, MPI_UINT64_T, r, MPI_ANY_TAG, m->comm,
                                 MPI_STATUS_IGNORE));
         }
         g_free(to0);
@@ -288,7 +362,19 @@ void mr__monitor_stop(mr_monitor *m)
     g_free(m->sent);
     g_free(m->recvd);
     g_free(m->beat_req);
+    g_free(m->stop_req);
+    g_mutex_clear(&m->report_lock);
     g_free(m);
+}
+
+void mr__monitor_set_report(mr_monitor *m, void (*fn)(void *arg), void *arg,
+                            double every)
+{
+    g_mutex_lock(&m->report_lock);
+    m->report = fn;
+    m->report_arg = arg;
+    m->report_every = every;
+    g_mutex_unlock(&m->report_lock);
 }
 
 int mr__monitor_threaded(const mr_monitor *m)

@@ -9,10 +9,11 @@
  *
  * How rank 0 knows: every rank stores its (tasks done, bytes read) after
  * each task for its monitor thread, which sends them with its heartbeat
- * once a second (mr_monitor.c); rank 0 sums what it last heard. Rank 0
- * reports between its own tasks, and under `master` between requests, so
- * a very long task on rank 0 delays the report, never the run. The closing
- * line has the exact totals, from a reduction.
+ * once a second (mr_monitor.c); rank 0 sums what it last heard. Rank 0's
+ * monitor thread prints the line, so it comes on time while rank 0 runs a
+ * long task or waits for the others; without the thread (one rank) the
+ * main thread prints it between tasks. The closing line has the exact
+ * totals, from a reduction.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
@@ -22,7 +23,8 @@
 
 struct mr_progress {
     mr_monitor *monitor;
-    int rank, tty, quiet;
+    const mr_ctx *ctx;
+    int rank, tty, quiet, threaded;
     size_t ntasks;
     double start, last_print;
     double after, interval;
@@ -37,6 +39,8 @@ static double env_seconds(const char *name, double fallback)
     return v && end != v && d >= 0 ? d : fallback;
 }
 
+static void due(void *arg);
+
 mr_progress *mr__progress_new(mr_ctx *ctx)
 {
     mr_progress *p = g_new0(mr_progress, 1);
@@ -46,10 +50,31 @@ mr_progress *mr__progress_new(mr_ctx *ctx)
     p->quiet = ctx->cfg->quiet;
     p->tty = ctx->rank == 0 && isatty(STDERR_FILENO);
     mr__monitor_set_counts(p->monitor, 0, ctx->bytes_in);
+    p->ctx = ctx;
     p->start = p->last_print = mr__now(ctx);
     p->after = env_seconds("MR_PROGRESS_AFTER", 2.0);
     p->interval = env_seconds("MR_PROGRESS_INTERVAL", p->tty ? 0.5 : 10.0);
+    p->threaded = mr__monitor_threaded(p->monitor);
+    if (p->threaded && p->rank == 0 && !p->quiet)
+        mr__monitor_set_report(p->monitor, due, p, 0.05);
     return p;
+}
+
+static void report(mr_progress *p, double now, int final, uint64_t done,
+                   uint64_t bytes);
+
+/* Prints the line if one is due (rank 0's monitor thread, or its main
+ * thread at one rank). */
+static void due(void *arg)
+{
+    mr_progress *p = arg;
+    double now = mr__now(p->ctx);
+    if (now - p->start >= p->after && now - p->last_print >= p->interval) {
+        uint64_t all_done, all_bytes;
+        mr__monitor_counts(p->monitor, &all_done, &all_bytes);
+        report(p, now, 0, all_done, all_bytes);
+        p->last_print = now;
+    }
 }
 
 static void report(mr_progress *p, double now, int final, uint64_t done,
@@ -75,15 +100,8 @@ void mr__progress_tick(mr_progress *p, mr_ctx *ctx, uint64_t done)
     if (!p)
         return;
     mr__monitor_set_counts(p->monitor, done, ctx->bytes_in);
-    if (p->rank != 0 || p->quiet)
-        return;
-    double now = mr__now(ctx);
-    if (now - p->start >= p->after && now - p->last_print >= p->interval) {
-        uint64_t all_done, all_bytes;
-        mr__monitor_counts(p->monitor, &all_done, &all_bytes);
-        report(p, now, 0, all_done, all_bytes);
-        p->last_print = now;
-    }
+    if (p->rank == 0 && !p->quiet && !p->threaded)
+        due(p);
 }
 
 /* Collective: final counts, the closing line if anything was printed. */
@@ -91,6 +109,8 @@ void mr__progress_free(mr_progress *p, mr_ctx *ctx, uint64_t done)
 {
     if (!p)
         return;
+    if (p->threaded && p->rank == 0 && !p->quiet)
+        mr__monitor_set_report(p->monitor, NULL, NULL, 0);
     uint64_t mine[2] = {done, ctx->bytes_in}, all[2] = {0, 0};
     MR_MPI(MPI_Reduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, 0, ctx->comm));
     if (p->rank == 0 && p->printed && !p->quiet)

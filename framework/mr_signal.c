@@ -32,6 +32,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,38 @@ void mr_signals_install(void)
         launcher = getppid();
 }
 
+/* Set by the monitor thread when another rank failed or was stopped. */
+static atomic_int remote_rank = -1;
+static char remote_msg[320];
+static atomic_int failed;
+
+void mr__stop_remote(int rank, const char *host)
+{
+    int none = -1;
+    if (!atomic_compare_exchange_strong(&remote_rank, &none, -2))
+        return; /* the first one is kept */
+    snprintf(remote_msg, sizeof remote_msg, MR_STOP_REMOTE "%d on %s failed",
+             rank, host);
+    atomic_store(&remote_rank, rank);
+}
+
+void mr__stop_reset(void)
+{
+    atomic_store(&failed, 0);
+    atomic_store(&remote_rank, -1);
+}
+
+void mr__signal_failed(void)
+{
+    atomic_store(&failed, 1);
+}
+
+int mr__signal_local_stop(void)
+{
+    return atomic_load(&failed) || pending ||
+           (launcher && getppid() != launcher);
+}
+
 const char *mr__stop_reason(void)
 {
     static char msg[96];
@@ -166,5 +199,7 @@ const char *mr__stop_reason(void)
     if (launcher && getppid() != launcher)
         return "stopped: the launcher (mpirun) that started this rank is "
                "gone";
+    if (atomic_load(&remote_rank) >= 0)
+        return remote_msg;
     return NULL;
 }
