@@ -127,6 +127,8 @@ static int phase_setup(mr_ctx *ctx)
         rc = mr_out_check(ctx, ctx->cfg->trace);
     if (rc == MR_OK && ctx->job.setup)
         rc = ctx->job.setup(ctx);
+    if (rc == MR_OK)
+        rc = mr__out_check_inputs(ctx);
     if (ctx->job.fold)
         mr__fold_flush(&ctx->fold);
     leave(ctx);
@@ -386,6 +388,7 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
 {
     *error = NULL;
     MPI_Errhandler old_errors = mr__mpi_errors_install(comm);
+    mr__out_reset();
     mr_ctx *ctx = mr__ctx_new(job, cfg, opts, comm);
     ctx->monitor = mr__monitor_start(comm, cfg->stall_timeout);
     MR_MPI(MPI_Barrier(comm)); /* aligns the ranks' clocks to one start */

@@ -164,6 +164,11 @@ static int has_gz_suffix(const char *path)
 static int add_file(mr_input_plan *plan, const char *path,
                     const struct stat *st)
 {
+    const char *out = mr__out_same_file(st);
+    if (out)
+        return plan_fail(plan, MR_EUSAGE, "%s: is an input and also the "
+                         "output %s; refusing to overwrite an input",
+                         path, out);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return plan_fail(plan, MR_EINVAL, "%s: %s", path, g_strerror(errno));
@@ -282,7 +287,13 @@ static int add_stdin(mr_input_plan *plan)
     const char *tmp = g_getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    char *path = g_build_filename(tmp, "mr-stdin-XXXXXX", NULL);
+    /* Named for this host and process: a killed run's copy is removed by
+     * the next one (mr__sweep_dead), never a live run's. */
+    char *prefix = g_strdup_printf("mr-stdin.%s.", g_get_host_name());
+    mr__sweep_dead(tmp, prefix);
+    char *path = g_strdup_printf("%s/%s%ld.XXXXXX", tmp, prefix,
+                                 (long)getpid());
+    g_free(prefix);
     int rc = MR_OK;
     unsigned char *buf = NULL;
     int fd = g_mkstemp(path);

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 #include <mpi.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -319,6 +320,16 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
 /* ---------------- mr_io.c: atomic output files ---------------- */
 #define MR_OUT_MAX 16
 void mr__out_abandon(void);
+/* Removes the files DIR/PREFIX<pid>.XXXXXX of this user whose process is
+ * gone: what a killed run left. PREFIX names this host. */
+void mr__sweep_dead(const char *dir, const char *prefix);
+/* Forgets the outputs of an earlier run in this process. */
+void mr__out_reset(void);
+/* The output (as given to mr_out_check) that is the file `st` describes,
+ * or NULL. */
+const char *mr__out_same_file(const struct stat *st);
+/* Refuses a positional argument that is one of the outputs. */
+int mr__out_check_inputs(mr_ctx *ctx);
 
 /* ---------------- mr_stats.c ---------------- */
 void mr__span_add(mr_ctx *ctx, mr_span_kind kind, double start, double end,
@@ -355,6 +366,9 @@ void mr__signal_where(const mr_ctx *ctx);
 char *mr__signal_where_text(void);
 /* 1 while the engine runs: exit() then is reported as a job's error. */
 void mr__signal_running(int on);
+/* While a module's init runs: a crash or exit() names the file (NULL:
+ * done). */
+void mr__signal_loading(const char *path);
 
 /* ---------------- mr_mem.c ---------------- */
 /* With --mem-limit: MR_OK if the rank's resident size plus `extra` bytes

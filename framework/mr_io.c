@@ -12,13 +12,23 @@
  * counts file, say). Their temporary paths are kept in static storage so
  * that the signal handler (mr_signal.c) can unlink them with
  * async-signal-safe calls only, and an atexit handler removes them if the
- * process ends without committing.
+ * process ends without committing. A SIGKILL leaves the temporary behind:
+ * its name carries the host and pid (".NAME.tmp.HOST.PID.XXXXXX"), so the
+ * next run that writes NAME removes those of this host whose process is
+ * gone, and nothing of a run still going or of another host.
+ *
+ * mr_out_check() also remembers each output (links resolved: the file a
+ * link points to is replaced, not the link), so that two outputs that are
+ * one file, or an output that is also an input (mr__out_same_file(), by
+ * device and inode), are refused before any work.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +39,8 @@
 typedef struct out_slot {
     FILE *file; /* NULL: slot free */
     unsigned long seq; /* order of opening */
-    char path[PATH_MAX];
+    char path[PATH_MAX]; /* as given, for messages */
+    char real[PATH_MAX]; /* what the rename replaces (links resolved) */
 } out_slot;
 
 char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
@@ -51,6 +62,117 @@ void mr__out_abandon(void)
     }
 }
 
+/* Outputs named in this run (mr_out_check), for the same-file checks. */
+typedef struct out_name {
+    char *path; /* as given */
+    char *real; /* links resolved */
+    int exists;
+    dev_t dev;
+    ino_t ino;
+} out_name;
+static GArray *named;
+
+void mr__out_reset(void)
+{
+    if (!named)
+        return;
+    for (guint i = 0; i < named->len; i++) {
+        g_free(g_array_index(named, out_name, i).path);
+        g_free(g_array_index(named, out_name, i).real);
+    }
+    g_array_set_size(named, 0);
+}
+
+/* The file that writing `path` must replace: a link is followed to its
+ * target (which need not exist yet), a missing file is its folder's real
+ * path plus its name. Caller frees. */
+static char *resolve_out(const char *path)
+{
+    char *cur = g_strdup(path);
+    for (int hops = 0; hops < 40; hops++) {
+        char *real = realpath(cur, NULL);
+        if (real) {
+            char *r = g_strdup(real);
+            free(real);
+            g_free(cur);
+            return r;
+        }
+        char *target = g_file_read_link(cur, NULL);
+        if (!target) /* missing: resolve the folder, keep the name */
+            break;
+        char *up = g_path_get_dirname(cur);
+        char *next = g_path_is_absolute(target)
+                         ? g_strdup(target)
+                         : g_build_filename(up, target, NULL);
+        g_free(up);
+        g_free(target);
+        g_free(cur);
+        cur = next;
+    }
+    char *dir = g_path_get_dirname(cur), *base = g_path_get_basename(cur);
+    char *rdir = realpath(dir, NULL);
+    char *r = rdir ? g_build_filename(rdir, base, NULL) : g_strdup(cur);
+    free(rdir);
+    g_free(dir);
+    g_free(base);
+    g_free(cur);
+    return r;
+}
+
+static const out_name *find_named(const char *real, const struct stat *st)
+{
+    for (guint i = 0; named && i < named->len; i++) {
+        const out_name *o = &g_array_index(named, out_name, i);
+        if (strcmp(o->real, real) == 0 ||
+            (st && o->exists && o->dev == st->st_dev && o->ino == st->st_ino))
+            return o;
+    }
+    return NULL;
+}
+
+const char *mr__out_same_file(const struct stat *st)
+{
+    for (guint i = 0; named && i < named->len; i++) {
+        const out_name *o = &g_array_index(named, out_name, i);
+        if (o->exists && o->dev == st->st_dev && o->ino == st->st_ino)
+            return o->path;
+    }
+    return NULL;
+}
+
+void mr__sweep_dead(const char *dir, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen) != 0)
+            continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        struct stat st;
+        if (pid <= 0 || !end || *end != '.' || strlen(end) != 7 ||
+            (kill((pid_t)pid, 0) != 0 ? errno != ESRCH : 1) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* What killed runs left of `real`'s temporaries. */
+static void sweep(const char *real)
+{
+    char *dir = g_path_get_dirname(real), *base = g_path_get_basename(real);
+    char *prefix = g_strdup_printf(".%s.tmp.%s.", base, g_get_host_name());
+    mr__sweep_dead(dir, prefix);
+    g_free(prefix);
+    g_free(dir);
+    g_free(base);
+}
+
 int mr_out_check(mr_ctx *ctx, const char *path)
 {
     struct stat st;
@@ -59,24 +181,73 @@ int mr_out_check(mr_ctx *ctx, const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return mr_error(ctx, MR_EUSAGE, "%s: is a folder, not a file path",
                         path);
+    char *real = resolve_out(path);
+    int rc = MR_OK;
     /* The result is renamed over the target: that must not replace a
      * device or a FIFO (as root, /dev/null would be gone). */
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-        return mr_error(ctx, MR_EUSAGE, "%s: exists and is not a regular "
-                        "file; refusing to replace it", path);
-    char *dir = g_path_get_dirname(path);
-    int rc = MR_OK;
-    if (stat(dir, &st) != 0)
+    int exists = lstat(real, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        rc = mr_error(ctx, MR_EUSAGE, "%s: exists and is not a regular "
+                      "file; refusing to replace it", path);
+        goto out;
+    }
+    /* Checked before: another output of this run (or the same one named
+     * twice, as with --out X --trace X) would be written over this one. */
+    const out_name *o = find_named(real, exists ? &st : NULL);
+    if (o) {
+        rc = mr_error(ctx, MR_EUSAGE, "%s and %s are the same file: one "
+                      "output would overwrite the other", o->path, path);
+        goto out;
+    }
+    char *dir = g_path_get_dirname(real);
+    struct stat dst;
+    if (stat(dir, &dst) != 0)
         rc = mr_error(ctx, MR_EUSAGE, "%s: cannot write there: %s: %s", path,
                       dir, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
+    else if (!S_ISDIR(dst.st_mode))
         rc = mr_error(ctx, MR_EUSAGE, "%s: cannot write there: %s is not a "
                       "folder", path, dir);
-    else if (access(dir, W_OK | X_OK) != 0)
-        rc = mr_error(ctx, MR_EUSAGE, "%s: cannot write there: %s: %s", path,
-                      dir, strerror(errno));
+    else { /* access() says yes to root on /proc; only a file proves it */
+        char *probe = g_strdup_printf("%s/.mr-check.%ld.XXXXXX", dir,
+                                      (long)getpid());
+        int fd = mkstemp(probe);
+        if (fd < 0)
+            rc = mr_error(ctx, MR_EUSAGE, "%s: cannot write there: %s: %s",
+                          path, dir, strerror(errno));
+        else {
+            close(fd);
+            unlink(probe);
+        }
+        g_free(probe);
+    }
     g_free(dir);
+    if (rc == MR_OK) {
+        if (!named)
+            named = g_array_new(FALSE, TRUE, sizeof(out_name));
+        out_name n = {g_strdup(path), g_strdup(real), exists,
+                      exists ? st.st_dev : 0, exists ? st.st_ino : 0};
+        g_array_append_val(named, n);
+        sweep(real);
+    }
+out:
+    g_free(real);
     return rc;
+}
+
+int mr__out_check_inputs(mr_ctx *ctx)
+{
+    int argc = mr_ctx_argc(ctx);
+    const char *const *argv = mr_ctx_argv(ctx);
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        const char *out;
+        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode) &&
+            (out = mr__out_same_file(&st)))
+            return mr_error(ctx, MR_EUSAGE, "%s: is an input and also the "
+                            "output %s; refusing to overwrite an input",
+                            argv[i], out);
+    }
+    return MR_OK;
 }
 
 FILE *mr_out_open(mr_ctx *ctx, const char *path)
@@ -94,12 +265,14 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
         atexit(mr__out_abandon);
         atexit_done = 1;
     }
-    char *dir = g_path_get_dirname(path);
-    char *base = g_path_get_basename(path);
-    char *tmpl = g_strdup_printf("%s/.%s.tmp.%ld.XXXXXX", dir, base,
-                                 (long)getpid());
+    char *real = resolve_out(path);
+    char *dir = g_path_get_dirname(real);
+    char *base = g_path_get_basename(real);
+    char *tmpl = g_strdup_printf("%s/.%s.tmp.%s.%ld.XXXXXX", dir, base,
+                                 g_get_host_name(), (long)getpid());
     FILE *f = NULL;
-    if (strlen(tmpl) >= PATH_MAX || strlen(path) >= PATH_MAX) {
+    if (strlen(tmpl) >= PATH_MAX || strlen(real) >= PATH_MAX ||
+        strlen(path) >= PATH_MAX) {
         mr_error(ctx, MR_EIO, "%s: path too long", path);
         goto out;
     }
@@ -115,6 +288,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     (void)fchmod(fd, 0666 & ~um); /* on failure 0600 stays: stricter */
     strcpy(mr__out_tmp[k], tmpl);
     strcpy(slots[k].path, path);
+    strcpy(slots[k].real, real);
     f = fdopen(fd, "wb");
     if (!f) {
         mr_error(ctx, MR_EIO, "%s: %s", path, strerror(errno));
@@ -126,6 +300,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     slots[k].file = f;
     slots[k].seq = ++opened;
 out:
+    g_free(real);
     g_free(dir);
     g_free(base);
     g_free(tmpl);
@@ -136,9 +311,21 @@ static int commit_slot(mr_ctx *ctx, int k)
 {
     out_slot *o = &slots[k];
     int rc = MR_OK;
-    int bad = ferror(o->file) || fflush(o->file) != 0 ||
-              fsync(fileno(o->file)) != 0;
-    int err = errno;
+    int err = 0, bad = 0;
+    if (ferror(o->file)) {
+        /* A write failed earlier and stdio kept no errno: one more byte
+         * (into a file that is removed anyway) says why, e.g. ENOSPC. */
+        struct stat st;
+        if (fstat(fileno(o->file), &st) == 0 &&
+            pwrite(fileno(o->file), "", 1, st.st_size) < 0)
+            err = errno;
+        else
+            err = EIO;
+        bad = 1;
+    } else if (fflush(o->file) != 0 || fsync(fileno(o->file)) != 0) {
+        err = errno;
+        bad = 1;
+    }
     if (fclose(o->file) != 0 && !bad) {
         bad = 1;
         err = errno;
@@ -150,7 +337,7 @@ static int commit_slot(mr_ctx *ctx, int k)
     else if (bad)
         rc = mr_error(ctx, MR_EIO, "%s: writing failed: %s", o->path,
                       strerror(err));
-    else if (rename(mr__out_tmp[k], o->path) != 0)
+    else if (rename(mr__out_tmp[k], o->real) != 0)
         rc = mr_error(ctx, MR_EIO, "%s: cannot rename the finished file "
                       "into place: %s", o->path, strerror(errno));
     if (rc != MR_OK)

@@ -14,17 +14,33 @@
  * host-sized struct, so fields appended after the job was built read as
  * NULL. Accepted modules stay loaded for the life of the process.
  *
- * Safety: a module runs with the user's rights on every rank, so a module
- * file writable by other users, or in a folder they can write to (and that
- * is not sticky, like /tmp), is refused: anyone could have replaced it.
- * MR_ALLOW_UNSAFE_PLUGINS=1 overrides this for development.
+ * Trust: a module runs with the user's rights on every rank, so it is
+ * loaded only if nobody else could have written it. The rule is the one
+ * OpenSSH applies to its keys: the path is made absolute and its symlinks
+ * resolved first (what is checked is what is opened: dlopen() of a name
+ * without a slash would search LD_LIBRARY_PATH); the file must be owned by
+ * the user or root and be writable by neither group nor others; and so
+ * must every folder from the file's up to /, except that a sticky folder
+ * (like /tmp) owned by the user or root may be writable by others, since
+ * they cannot replace what they do not own there. MR_ALLOW_UNSAFE_PLUGINS=1
+ * overrides this for development.
+ *
+ * A module that crashes in its init function takes the process down: when
+ * a job is run, the crash handler (mr_signal.c) names the file; --list
+ * first tries each candidate in a child process, so one bad file is
+ * reported and skipped instead of ending the listing.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
 
+#include <errno.h>
 #include <gmodule.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct entry {
@@ -41,6 +57,7 @@ struct mr_registry {
     struct mr_job pending;
     char *pending_error;
     int pending_status;
+    void (*warn)(const char *msg); /* NULL: warnings are dropped */
 };
 
 static void entry_free(gpointer p)
@@ -57,6 +74,18 @@ mr_registry *mr_registry_new(void)
     mr_registry *reg = g_new0(mr_registry, 1);
     reg->entries = g_ptr_array_new_with_free_func(entry_free);
     return reg;
+}
+
+void mr_registry_set_warn(mr_registry *reg, void (*warn)(const char *msg))
+{
+    reg->warn = warn;
+}
+
+static void warn(const mr_registry *reg, char *msg)
+{
+    if (reg->warn)
+        reg->warn(msg);
+    g_free(msg);
 }
 
 void mr_registry_free(mr_registry *reg)
@@ -147,21 +176,66 @@ out:
     return rc;
 }
 
-/* NULL if `path` is safe to load, else the reason (caller frees). */
-static char *unsafe_reason(const char *path)
+static int trusted_owner(uid_t uid)
+{
+    return uid == geteuid() || uid == 0;
+}
+
+static char *owner_name(uid_t uid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        return g_strdup(res->pw_name);
+    return g_strdup_printf("uid %u", (unsigned)uid);
+}
+
+/* Why a file or folder with status `st` could have been written by someone
+ * else, or NULL. `what` is "the file" or "its folder X". */
+static char *untrusted_node(const struct stat *st, const char *what,
+                            int folder)
+{
+    if (!trusted_owner(st->st_uid)) {
+        char *who = owner_name(st->st_uid);
+        char *why = g_strdup_printf("%s belongs to %s, not to you or root",
+                                    what, who);
+        g_free(who);
+        return why;
+    }
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+        !(folder && (st->st_mode & S_ISVTX)))
+        return g_strdup_printf("%s is writable by %s", what,
+                               st->st_mode & S_IWOTH ? "other users"
+                                                     : "its group");
+    return NULL;
+}
+
+/* NULL if the module at `real` (absolute, links resolved) may be loaded,
+ * else the reason (caller frees). */
+static char *untrusted(const char *real)
 {
     const char *allow = getenv("MR_ALLOW_UNSAFE_PLUGINS");
     if (allow && strcmp(allow, "1") == 0)
         return NULL;
     struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
-        return g_strdup("the file is writable by other users");
-    char *dir = g_path_get_dirname(path);
-    char *why = NULL;
-    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) &&
-        !(st.st_mode & S_ISVTX))
-        why = g_strdup_printf("its folder %s is writable by other users",
-                              dir);
+    if (stat(real, &st) != 0)
+        return g_strdup_printf("cannot stat it: %s", g_strerror(errno));
+    char *why = untrusted_node(&st, "the file", 0);
+    char *dir = g_path_get_dirname(real);
+    while (!why) {
+        char *what = g_strdup_printf("its folder %s", dir);
+        if (stat(dir, &st) != 0)
+            why = g_strdup_printf("cannot stat %s: %s", what,
+                                  g_strerror(errno));
+        else
+            why = untrusted_node(&st, what, 1);
+        g_free(what);
+        if (strcmp(dir, "/") == 0)
+            break;
+        char *up = g_path_get_dirname(dir);
+        g_free(dir);
+        dir = up;
+    }
     g_free(dir);
     return why;
 }
@@ -180,9 +254,11 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
     char *name = name_from_path(path);
     char *sym = g_strdup_printf("mr_job_%s_init", name);
     GModule *mod = NULL;
+    char *shown = NULL;
     *error = NULL;
 
-    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    char *real = realpath(path, NULL);
+    if (!real || !g_file_test(real, G_FILE_TEST_IS_REGULAR)) {
         rc = MR_EINVAL;
         *error = g_strdup_printf("%s: no such plugin file", path);
         goto out;
@@ -193,25 +269,33 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
                                  name);
         goto out;
     }
-    char *unsafe = unsafe_reason(path);
+    /* `shown` names the file as given and, if links led elsewhere, where */
+    shown = strcmp(real, path) == 0
+                ? g_strdup(path)
+                : g_strdup_printf("%s (%s)", path, real);
+    char *unsafe = untrusted(real);
     if (unsafe) {
         rc = MR_EINVAL;
-        *error = g_strdup_printf("%s: refused: %s (anyone could have "
-                                 "replaced it; set MR_ALLOW_UNSAFE_PLUGINS=1 "
-                                 "to load it anyway)",
-                                 path, unsafe);
+        *error = g_strdup_printf("%s: refused: %s (anyone who can write "
+                                 "there could have replaced it; set "
+                                 "MR_ALLOW_UNSAFE_PLUGINS=1 to load it "
+                                 "anyway)",
+                                 shown, unsafe);
         g_free(unsafe);
         goto out;
     }
-    mod = g_module_open(path, G_MODULE_BIND_LOCAL);
+    mr__signal_loading(real);
+    mod = g_module_open(real, G_MODULE_BIND_LOCAL);
     if (!mod) {
+        mr__signal_loading(NULL);
         rc = MR_EINVAL;
-        *error = g_strdup_printf("%s: cannot load plugin: %s", path,
+        *error = g_strdup_printf("%s: cannot load plugin: %s", shown,
                                  g_module_error());
         goto out;
     }
     gpointer fn = NULL;
     if (!g_module_symbol(mod, sym, &fn) || !fn) {
+        mr__signal_loading(NULL);
         rc = MR_EINVAL;
         *error = g_strdup_printf("%s: not an mr job: it has no entry symbol "
                                  "%s",
@@ -224,6 +308,7 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
     g_free(reg->pending_error);
     reg->pending_error = NULL;
     int init_rc = ((mr_job_init_fn *)fn)(reg);
+    mr__signal_loading(NULL);
     if (reg->pending_status != MR_OK) {
         rc = reg->pending_status;
         *error = g_strdup_printf("%s: refused: %s", path,
@@ -252,7 +337,7 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
         goto out;
     entry *e = g_new0(entry, 1);
     e->job = reg->pending;
-    e->path = g_strdup(path);
+    e->path = g_strdup(real);
     /* Job modules are never unloaded (as Python never unloads extension
      * modules): code that outlives its module is a crash, and leak reports
      * from sanitizers can only name frames of modules still mapped. */
@@ -263,6 +348,8 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
 out:
     if (mod) /* refused: messages are copies, nothing points into it */
         g_module_close(mod);
+    free(real);
+    g_free(shown);
     g_free(sym);
     g_free(name);
     return rc;
@@ -300,6 +387,22 @@ char **mr_job_dirs(void)
     return (char **)g_ptr_array_free(dirs, FALSE);
 }
 
+/* The first job of a name in the search path wins; another file of that
+ * name later in the path is said, so that it cannot go unnoticed that one
+ * hides the other. */
+static void shadowed(const mr_registry *reg, const entry *e,
+                     const char *dir, const char *file)
+{
+    char *path = g_build_filename(dir, file, NULL);
+    char *real = realpath(path, NULL);
+    if (real && strcmp(real, e->path) != 0)
+        warn(reg, g_strdup_printf("job '%s' is loaded from %s; %s, later in "
+                                  "the job path, is ignored",
+                                  e->job.name, e->path, path));
+    free(real);
+    g_free(path);
+}
+
 const struct mr_job *mr_registry_find(mr_registry *reg, const char *name,
                                       char **error)
 {
@@ -314,13 +417,17 @@ const struct mr_job *mr_registry_find(mr_registry *reg, const char *name,
     char **dirs = mr_job_dirs();
     char *file = g_strconcat(name, ".so", NULL);
     const struct mr_job *job = NULL;
-    for (char **d = dirs; *d && !job && !*error; d++) {
+    char **d = dirs;
+    for (; *d && !job && !*error; d++) {
         char *path = g_build_filename(*d, file, NULL);
         if (g_file_test(path, G_FILE_TEST_EXISTS) &&
             mr_registry_load_file(reg, path, error) == MR_OK)
             job = &lookup(reg, name)->job;
         g_free(path);
     }
+    if (job)
+        for (; *d; d++)
+            shadowed(reg, lookup(reg, name), *d, file);
     if (!job && !*error) {
         char *where = g_strjoinv(":", dirs);
         *error = g_strdup_printf("unknown job '%s' (searched %s)", name,
@@ -338,8 +445,50 @@ static gint by_name(gconstpointer a, gconstpointer b)
     return strcmp(x->job.name, y->job.name);
 }
 
-void mr_registry_load_all(mr_registry *reg, void (*warn)(const char *msg))
+/* Tries a module in a child process, so that one that crashes or hangs
+ * in its init function cannot take the caller down. NULL if the child
+ * came back (loaded or refused: the caller loads it again, for real, and
+ * gets the refusal's message), else what went wrong. */
+static char *probe(const char *path)
 {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return NULL; /* no child: load it here, as before */
+    if (pid == 0) {
+        int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+        for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
+            signal(sigs[i], SIG_DFL);
+        alarm(10);
+        mr_registry *r = mr_registry_new();
+        char *err = NULL;
+        int rc = mr_registry_load_file(r, path, &err);
+        _exit(rc == MR_OK ? 0 : 3); /* no atexit handlers, no MPI */
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return NULL;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+        return g_strdup_printf("%s: skipped: its init function did not "
+                               "return within 10 s",
+                               path);
+    if (WIFSIGNALED(st))
+        return g_strdup_printf("%s: skipped: it crashed while registering "
+                               "(signal %d, %s)",
+                               path, WTERMSIG(st), strsignal(WTERMSIG(st)));
+    if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 3)
+        return g_strdup_printf("%s: skipped: it called exit(%d) while "
+                               "registering",
+                               path, WEXITSTATUS(st));
+    return NULL;
+}
+
+void mr_registry_load_all(mr_registry *reg, void (*warn_fn)(const char *msg))
+{
+    void (*old_warn)(const char *) = reg->warn;
+    if (warn_fn)
+        reg->warn = warn_fn;
     char **dirs = mr_job_dirs();
     for (char **d = dirs; *d; d++) {
         GDir *dir = g_dir_open(*d, 0, NULL);
@@ -355,12 +504,16 @@ void mr_registry_load_all(mr_registry *reg, void (*warn)(const char *msg))
         for (guint i = 0; i < names->len; i++) {
             const char *f = *(char **)&names->pdata[i];
             char *job = name_from_path(f);
-            if (!lookup(reg, job)) {
+            entry *e = lookup(reg, job);
+            if (e) {
+                shadowed(reg, e, *d, f);
+            } else {
                 char *path = g_build_filename(*d, f, NULL);
-                char *err = NULL;
-                if (mr_registry_load_file(reg, path, &err) != MR_OK && warn)
-                    warn(err);
-                g_free(err);
+                char *err = probe(path);
+                if (!err)
+                    mr_registry_load_file(reg, path, &err);
+                if (err)
+                    warn(reg, err);
                 g_free(path);
             }
             g_free(job);
@@ -369,6 +522,7 @@ void mr_registry_load_all(mr_registry *reg, void (*warn)(const char *msg))
     }
     g_strfreev(dirs);
     g_ptr_array_sort(reg->entries, by_name);
+    reg->warn = old_warn;
 }
 
 size_t mr_registry_count(const mr_registry *reg)

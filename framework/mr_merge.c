@@ -20,6 +20,8 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_internal.h"
+
+#include <errno.h>
 #include "mr_keysort.h"
 
 #include <stdio.h>
@@ -184,7 +186,7 @@ static int default_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
         putchar('\t') == EOF ||
         fwrite(value.ptr, 1, value.len, stdout) != value.len ||
         putchar('\n') == EOF)
-        return mr_error(ctx, MR_EIO, "writing to standard output failed");
+        return mr_error(ctx, MR_EIO, "standard output: %s", strerror(errno));
     return MR_OK;
 }
 
@@ -262,7 +264,7 @@ static int merge_on_root(mr_ctx *ctx, const mr_keyed *order)
     g_free(cs);
     g_free(h.a);
     if (fflush(stdout) != 0 && rc == MR_OK)
-        rc = mr_error(ctx, MR_EIO, "writing to standard output failed");
+        rc = mr_error(ctx, MR_EIO, "standard output: %s", strerror(errno));
     return rc;
 }
 

@@ -38,7 +38,7 @@ struct mr_optset {
 static const mr_option engine_options[] = {
     {"schedule", MR_OPT_STRING, "dynamic",
      "map-task scheduling: block, cyclic, dynamic or master"},
-    {"shuffle-round", MR_OPT_INT, "64M",
+    {"shuffle-round", MR_OPT_INT, "1G",
      "bytes each rank sends per shuffle round (k/M/G suffixes)"},
     {"mem-limit", MR_OPT_INT, "0",
      "stop, saying why, if a rank would use more memory (k/M/G; 0: none)"},

@@ -11,6 +11,7 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <errno.h>
 #include <malloc.h>
 #include <mpi.h>
 #include <netinet/in.h>
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     mr_signals_install();
     reg = mr_registry_new();
+    mr_registry_set_warn(reg, warn_load);
 
     int i = 1;
     for (; i < argc; i++) {
@@ -208,6 +210,15 @@ int main(int argc, char **argv)
         }
     }
 out:
+    /* stdout is an output too: a failed write (a full disk, /dev/full) is
+     * a failed run. Under mpirun the rank writes to a pipe and mpirun to
+     * the file, and Open MPI drops its own write errors. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        if (rank == 0)
+            fprintf(stderr, "mr-run: error: standard output: %s\n",
+                    errno ? strerror(errno) : "write failed");
+        rc = 1;
+    }
     free(error);
     mr_optset_free(opts);
     tcp_nodelay_all();

@@ -66,6 +66,23 @@ void mr__signal_where(const mr_ctx *ctx)
     where_len = n < (int)sizeof where ? n : (int)sizeof where - 1;
 }
 
+void mr__signal_loading(const char *path)
+{
+    if (!path) {
+        where_len = 0;
+        running = 0;
+        return;
+    }
+    int init = 0, rank = 0;
+    MPI_Initialized(&init);
+    if (init)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int n = snprintf(where, sizeof where, "mr-run: rank %d on %s, loading "
+                     "%s: ", rank, g_get_host_name(), path);
+    where_len = n < (int)sizeof where ? n : (int)sizeof where - 1;
+    running = 1;
+}
+
 char *mr__signal_where_text(void)
 {
     return where_len ? g_strndup(where, (gsize)where_len) : NULL;

@@ -30,6 +30,7 @@
  * wc_token.h).
  */
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,11 @@ typedef struct wc_state {
     long top;
     const char *out_path; /* NULL: no table */
     FILE *out;
+    /* With --out, the top lines wait here until the table is committed:
+     * nothing on stdout may look like success when the table failed. */
+    FILE *top_mem;
+    char *top_buf;
+    size_t top_len;
     uint64_t words, distinct;
 } wc_state;
 
@@ -189,8 +195,14 @@ static int wc_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
     uint64_t count = count_of(value);
     st->words += count;
     st->distinct++;
-    if (st->distinct <= (uint64_t)st->top && !put_line(stdout, key, count))
-        return mr_error(ctx, MR_EIO, "writing to standard output failed");
+    if (st->distinct <= (uint64_t)st->top) {
+        if (st->out_path && !st->top_mem &&
+            !(st->top_mem = open_memstream(&st->top_buf, &st->top_len)))
+            return mr_error(ctx, MR_EIO, "out of memory");
+        if (!put_line(st->out_path ? st->top_mem : stdout, key, count))
+            return mr_error(ctx, MR_EIO, "standard output: %s",
+                            strerror(errno));
+    }
     if (!st->out_path)
         return MR_OK;
     if (!st->out) {
@@ -199,15 +211,14 @@ static int wc_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
             return rc;
     }
     if (!put_line(st->out, key, count))
-        return mr_error(ctx, MR_EIO, "%s: write failed", st->out_path);
+        return mr_error(ctx, MR_EIO, "%s: write failed: %s", st->out_path,
+                        strerror(errno));
     return MR_OK;
 }
 
 static int wc_finish(mr_ctx *ctx)
 {
     wc_state *st = mr_ctx_state(ctx);
-    if (fflush(stdout) != 0)
-        return mr_error(ctx, MR_EIO, "writing to standard output failed");
     if (st->out_path) {
         int rc = st->out ? MR_OK : open_out(ctx, st); /* empty table */
         if (rc == MR_OK)
@@ -215,7 +226,14 @@ static int wc_finish(mr_ctx *ctx)
         st->out = NULL; /* closed by commit */
         if (rc != MR_OK)
             return rc;
+        if (st->top_mem) {
+            fclose(st->top_mem);
+            st->top_mem = NULL;
+            fwrite(st->top_buf, 1, st->top_len, stdout);
+        }
     }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return mr_error(ctx, MR_EIO, "standard output: %s", strerror(errno));
     double secs = mr_ctx_time(ctx);
     uint64_t bytes = mr_ctx_total_bytes(ctx);
     fprintf(stderr,
@@ -233,6 +251,9 @@ static void wc_teardown(mr_ctx *ctx)
         return;
     mr_input_reader_free(st->reader);
     mr_input_plan_free(st->plan);
+    if (st->top_mem)
+        fclose(st->top_mem);
+    free(st->top_buf);
     wc_tok_fini(&st->tok);
     free(st);
     mr_ctx_set_state(ctx, NULL);

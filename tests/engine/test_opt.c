@@ -50,7 +50,7 @@ static void test_defaults(void)
     CU_ASSERT_FALSE(mr_opt_given(ctx, "top"));
     CU_ASSERT_EQUAL(mr_ctx_argc(ctx), 0);
     CU_ASSERT_EQUAL(cfg.schedule, MR_SCHED_DYNAMIC);
-    CU_ASSERT_EQUAL(cfg.shuffle_round, 64L << 20);
+    CU_ASSERT_EQUAL(cfg.shuffle_round, 1L << 30);
     mr_optset_free(set);
 }
 

@@ -77,5 +77,5 @@ check "stdin and a file: exit 0" test "$rc" = 0
 check "stdin and a file: every count doubled" cmp -s "$T/stdin2.tsv" \
     <(awk -F'\t' '{ print $1 "\t" 2 * $2 }' "$T/one.tsv")
 check "stdin: the temporary copies are removed" \
-    test -z "$(find "$T/tmp" -name 'mr-stdin-*')"
+    test -z "$(find "$T/tmp" -name 'mr-stdin.*')"
 mr_done

@@ -50,6 +50,10 @@ typedef struct mr_optset mr_optset; /* a job's parsed option values */
 /* Caller owns the result; free with mr_registry_free(). */
 MR_PUBLIC mr_registry *mr_registry_new(void);
 MR_PUBLIC void mr_registry_free(mr_registry *reg);
+/* Where warnings go (e.g. a job of the same name later in the job path,
+ * which is ignored); NULL, the default: nowhere. */
+MR_PUBLIC void mr_registry_set_warn(mr_registry *reg,
+                                    void (*warn)(const char *msg));
 
 /* The folders searched for NAME.so, in order: $MR_JOB_PATH (colon
  * separated), then the job folder of this installation (found from the
@@ -73,7 +77,9 @@ MR_PUBLIC const struct mr_job *mr_registry_find(mr_registry *reg,
                                                 char **error);
 
 /* Loads every *.so in mr_job_dirs() (first found wins for a name); files
- * that fail to load are reported through `warn` (may be NULL). */
+ * that fail to load are reported through `warn` (may be NULL: the one of
+ * mr_registry_set_warn). Each is tried in a child process first, so that
+ * one that crashes or hangs while registering is reported and skipped. */
 MR_PUBLIC void mr_registry_load_all(mr_registry *reg,
                                     void (*warn)(const char *msg));
 MR_PUBLIC size_t mr_registry_count(const mr_registry *reg);

@@ -9,9 +9,11 @@
  *   BAD_MINOR      built for a newer minor version (1.99)
  *   BAD_OLDMINOR   not bad: built for ABI 1.0, with the 1.0 descriptor
  *                  size; must load, its newer fields reading as NULL
+ *   BAD_CRASH      crashes (SIGSEGV) in its init function
  */
 /* SPDX-License-Identifier: MIT */
 #include <mr/mr_job.h>
+#include <signal.h>
 
 static int noop_map(mr_ctx *ctx, mr_bytes task)
 {
@@ -56,6 +58,9 @@ PLUGIN(BAD_FILE)
                              offsetof(struct mr_job, reduce_end));
 #elif defined(BAD_TWICE)
     mr_job_register(reg, &job);
+    return mr_job_register(reg, &job);
+#elif defined(BAD_CRASH)
+    raise(SIGSEGV);
     return mr_job_register(reg, &job);
 #elif defined(BAD_NOREG)
     (void)reg;

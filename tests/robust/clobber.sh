@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# No data lost or clobbered: an output that is an input or another output is
+# refused before any work; --out through a link writes the link's target; an
+# output folder that cannot be written is found at setup; what a killed run
+# left (temporaries, stdin copies) is removed by the next run, never what a
+# live run or another host owns; a failed write (full disk, /dev/full) is a
+# failed run that says why and prints nothing that looks like a result.
+. "$MR_SOURCE_DIR/tests/lib.sh"
+export LC_ALL=C
+mkdir -p "$T/in"
+for i in 1 2 3; do printf 'apple pear apple\nplum %s\n' "$i" >"$T/in/f$i.txt"; done
+cp "$T/in/f1.txt" "$T/keep.txt"
+
+expect_fail 2 "f1.txt: is an input and also the output .*f1.txt; refusing to overwrite an input" \
+    "--out naming an input file is refused" 2 wordcount --out "$T/in/f1.txt" "$T/in/f1.txt"
+check "... and the input is untouched" cmp -s "$T/in/f1.txt" "$T/keep.txt"
+expect_fail 2 "f2.txt: is an input and also the output" \
+    "--out naming a file inside an input folder is refused" 2 wordcount --out "$T/in/f2.txt" "$T/in"
+ln -s "$T/in/f3.txt" "$T/link-to-input"
+expect_fail 2 "is an input and also the output" \
+    "--out naming a link to an input is refused" 2 wordcount --out "$T/link-to-input" "$T/in"
+expect_fail 2 "are the same file: one output would overwrite the other" \
+    "--out equal to --trace is refused" 2 wordcount --out "$T/same" --trace "$T/same" "$T/in"
+check "... and nothing was written" test ! -e "$T/same"
+ln -s "$T/same2" "$T/same2-link"
+expect_fail 2 "are the same file" \
+    "--stats-json through a link to --trace's file is refused" 2 wordcount --trace "$T/same2" --stats-json "$T/same2-link" "$T/in"
+
+# --out through a link: the link stays, its target gets the table.
+ln -s "$T/target.tsv" "$T/out-link"
+run 2 wordcount --out "$T/out-link" "$T/in"
+check "--out through a link runs (exit $rc)" test "$rc" = 0
+check "... the link is still a link" test -L "$T/out-link"
+check "... and its target holds the table" grep -q "^apple	6$" "$T/target.tsv"
+
+# A folder that cannot take a file is found in setup, before the work.
+expect_fail 2 "m.png: cannot write there: /proc" \
+    "mandelbrot --out /proc/m.png fails in setup" 1 mandelbrot --width 64 --height 64 --out /proc/m.png
+expect_fail 2 "cannot write there: /proc" \
+    "wordcount --out /proc/x.tsv fails in setup" 2 wordcount --out /proc/x.tsv "$T/in"
+
+# Leftovers of killed runs: removed if their process is gone, kept if it
+# lives or if they belong to another host.
+host=$(hostname)
+sleep 0 & dead=$!; wait $dead
+mkdir -p "$T/o"
+touch "$T/o/.t.tsv.tmp.$host.$dead.AbCdEf" "$T/o/.t.tsv.tmp.$host.$$.AbCdEf" "$T/o/.t.tsv.tmp.otherhost.$dead.AbCdEf"
+run 2 wordcount --out "$T/o/t.tsv" "$T/in"
+check "a run with --out succeeds (exit $rc)" test "$rc" = 0
+check "... and removes a dead run's temporary" test ! -e "$T/o/.t.tsv.tmp.$host.$dead.AbCdEf"
+check "... but not a live process's" test -e "$T/o/.t.tsv.tmp.$host.$$.AbCdEf"
+check "... nor another host's" test -e "$T/o/.t.tsv.tmp.otherhost.$dead.AbCdEf"
+mkdir -p "$T/tmp"
+touch "$T/tmp/mr-stdin.$host.$dead.XyZ123" "$T/tmp/mr-stdin.$host.$$.XyZ123"
+cat "$T/in/f1.txt" | TMPDIR=$T/tmp timeout 60 "$MR_MPIRUN" 2 "$MR_RUN" wordcount - >"$T/out" 2>"$T/err" && rc=0 || rc=$?
+check "a run on stdin succeeds (exit $rc)" test "$rc" = 0
+check "... removes a dead run's stdin copy, keeps a live one's, leaves none of its own" \
+    test "$(cd "$T/tmp" && ls -A)" = "mr-stdin.$host.$$.XyZ123"
+
+# stdout is an output: a failed write is a failed run (one rank, no mpirun:
+# under mpirun, Open MPI writes our stdout and drops its own write errors).
+for job in "wordcount $T/in" "matmul --n 64" "mandelbrot --width 64 --height 64" "hello"; do
+    rc=0
+    # shellcheck disable=SC2086
+    timeout 60 "$MR_RUN" $job >/dev/full 2>"$T/err" || rc=$?
+    check "${job%% *} with stdout on /dev/full fails (exit $rc)" test "$rc" = 1
+    check "... and says why" grep -q "standard output: No space left on device" "$T/err"
+done
+
+# A full disk: the cause and the file in the message, no table under its
+# name, no temporary, and no top words on stdout as if all went well.
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    mr-gen() { awk 'BEGIN { for (i = 0; i < 40000; i++) printf "word%d\n", i }'; }
+    mr-gen >"$T/many.txt"
+    rc=0
+    unshare -m --propagation private sh -c '
+        mkdir -p "$1/full" && mount -t tmpfs -o size=64k tmpfs "$1/full" || exit 99
+        exec timeout 60 "$2" 2 "$3" wordcount --out "$1/full/t.tsv" "$1/many.txt" >"$1/out" 2>"$1/err"
+        ' sh "$T" "$MR_MPIRUN" "$MR_RUN" || rc=$?
+    if [ "$rc" = 99 ]; then
+        ok "# SKIP full disk: cannot mount a tmpfs here"
+    else
+        check "--out on a full disk fails (exit $rc)" test "$rc" = 1
+        check "... naming the file and the cause" grep -Eq "full/t.tsv: (write|writing) failed: No space left on device" "$T/err"
+        check "... with no top words on stdout" test ! -s "$T/out"
+    fi
+else
+    ok "# SKIP full disk: needs root and mount namespaces"
+fi
+mr_done
