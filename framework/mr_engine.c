@@ -414,14 +414,14 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
     if (job->teardown)
         job->teardown(ctx);
     mr__signal_running(0);
-    if (rc != MR_OK)
-        mr__out_abandon();
     if (rc == MR_OK) {
         int src = mr__stats_report(ctx);
         if (src != MR_OK && ctx->rank == 0 && !*error)
             *error = g_strdup(ctx->errmsg);
         rc = src;
     }
+    if (rc != MR_OK) /* a failed run leaves no output, committed or not */
+        mr__out_fail();
     mr__monitor_stop(ctx->monitor);
     mr__ctx_free(ctx);
     mr__mpi_errors_restore(comm, old_errors);

@@ -47,6 +47,9 @@
 #include "mr_internal.h" /* mr__stop_reason */
 
 #define DESC_VERSION 1
+/* Entry flag beside MR_INPUT_GZIP: the range ends where the file ended when
+ * it was planned, so reading finds more bytes only if the file grew. */
+#define ENTRY_TAIL 0x80u
 #define DEFAULT_MIN_TASK ((uint64_t)1 << 20)
 #define TASKS_PER_RANK 8
 #define GZIP_RATIO 4.0       /* expected uncompressed / compressed size */
@@ -160,6 +163,8 @@ static int has_gz_suffix(const char *path)
     return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
 }
 
+static int add_spool(mr_input_plan *plan, int src, const char *what);
+
 /* A regular file: checks that it opens, then records it. */
 static int add_file(mr_input_plan *plan, const char *path,
                     const struct stat *st)
@@ -172,6 +177,23 @@ static int add_file(mr_input_plan *plan, const char *path,
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return plan_fail(plan, MR_EINVAL, "%s: %s", path, g_strerror(errno));
+    if (st->st_size == 0 && !has_gz_suffix(path)) {
+        /* Size 0 but maybe content (/proc, /sys): read it to its end, once,
+         * here, so that every rank reads the same bytes. */
+        unsigned char c;
+        ssize_t n;
+        while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+            ;
+        if (n > 0) { /* from the start again, blocking */
+            close(fd);
+            if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                return plan_fail(plan, MR_EINVAL, "%s: %s", path,
+                                 g_strerror(errno));
+            int rc = add_spool(plan, fd, path);
+            close(fd);
+            return rc;
+        }
+    }
     close(fd);
     in_file f = {g_strdup(path), (uint64_t)st->st_size,
                  has_gz_suffix(path) ? MR_INPUT_GZIP : 0};
@@ -281,8 +303,10 @@ static int walk(mr_input_plan *plan, const char *path, const struct stat *st,
     return MR_OK; /* FIFOs, sockets, devices found in folders */
 }
 
-/* Copies standard input to a temporary file that every rank can open. */
-static int add_stdin(mr_input_plan *plan)
+/* Copies what `src` reads (standard input, or a file whose size stat()
+ * does not know, like those of /proc) to a temporary file that every rank
+ * can open, and plans that. `what` names the source in messages. */
+static int add_spool(mr_input_plan *plan, int src, const char *what)
 {
     const char *tmp = g_getenv("TMPDIR");
     if (!tmp || !*tmp)
@@ -298,7 +322,7 @@ static int add_stdin(mr_input_plan *plan)
     unsigned char *buf = NULL;
     int fd = g_mkstemp(path);
     if (fd < 0) {
-        rc = plan_fail(plan, MR_EIO, "-: cannot copy standard input: %s: %s",
+        rc = plan_fail(plan, MR_EIO, "%s: cannot copy it: %s: %s", what,
                        path, g_strerror(errno));
         g_free(path);
         return rc;
@@ -306,12 +330,12 @@ static int add_stdin(mr_input_plan *plan)
     g_ptr_array_add(plan->spool, path); /* removed with the plan */
     buf = g_malloc(DEFAULT_BUFFER);
     for (;;) {
-        ssize_t n = read(STDIN_FILENO, buf, DEFAULT_BUFFER);
+        ssize_t n = read(src, buf, DEFAULT_BUFFER);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc =
-                plan_fail(plan, MR_EIO, "-: read error: %s", g_strerror(errno));
+            rc = plan_fail(plan, MR_EIO, "%s: read error: %s", what,
+                           g_strerror(errno));
             goto out;
         }
         if (n == 0)
@@ -321,8 +345,8 @@ static int add_stdin(mr_input_plan *plan)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0) {
-                rc = plan_fail(plan, MR_EIO, "-: copying to %s: %s", path,
-                               g_strerror(errno));
+                rc = plan_fail(plan, MR_EIO, "%s: copying to %s: %s", what,
+                               path, g_strerror(errno));
                 goto out;
             }
             done += w;
@@ -339,6 +363,11 @@ out:
     g_free(buf);
     close(fd);
     return rc;
+}
+
+static int add_stdin(mr_input_plan *plan)
+{
+    return add_spool(plan, STDIN_FILENO, "-");
 }
 
 int mr_input_plan_add(mr_input_plan *plan, const char *arg)
@@ -462,7 +491,8 @@ static void builder_add(desc_builder *b, const in_file *f, uint64_t off,
         while (b->prev[shared] && b->prev[shared] == f->path[shared])
             shared++;
     size_t plen = strlen(f->path);
-    unsigned char flags = (unsigned char)f->flags;
+    unsigned char flags =
+        (unsigned char)(f->flags | (off + len == f->size ? ENTRY_TAIL : 0));
     g_byte_array_append(b->entries, &flags, 1);
     put_varint(b->entries, shared);
     put_varint(b->entries, plen - shared);
@@ -717,6 +747,19 @@ int mr_input_reader_open(mr_input_reader *r, mr_bytes task)
     return MR_OK;
 }
 
+/* The file is not the size it had when the run was planned: the result
+ * would count bytes that are no longer there, or miss new ones. */
+static int changed(mr_input_reader *r, uint64_t now)
+{
+    uint64_t planned = r->off + r->len;
+    return reader_fail(r, MR_EINVAL, "%s: the file changed while it was read: "
+                       "it %s (%llu bytes when the run started, %s %llu)",
+                       r->path->str, now < planned ? "shrank" : "grew",
+                       (unsigned long long)planned,
+                       now < planned ? "ends at byte" : "now at least",
+                       (unsigned long long)now);
+}
+
 /* Opens the next entry of the task; returns 1, 0 when there is none, or
  * an error. */
 static int entry_open(mr_input_reader *r)
@@ -731,6 +774,11 @@ static int entry_open(mr_input_reader *r)
     if (r->fd < 0)
         return reader_fail(r, MR_EINVAL, "%s: %s", r->path->str,
                            g_strerror(errno));
+    struct stat st;
+    if (fstat(r->fd, &st) == 0 &&
+        ((uint64_t)st.st_size < r->off + r->len ||
+         ((r->flags & ENTRY_TAIL) && (uint64_t)st.st_size > r->off + r->len)))
+        return changed(r, (uint64_t)st.st_size);
     r->fill = r->handed = r->scanned = 0;
     r->cont = 0;
     if (r->flags & MR_INPUT_GZIP) {
@@ -791,6 +839,8 @@ static ssize_t plain_read(mr_input_reader *r, unsigned char *dst, size_t n)
             break;
         }
         r->pos += (uint64_t)got;
+        if (got == 0 && r->pos < end)
+            return changed(r, r->pos);
         if (got == 0 || r->pos >= end) { /* no record starts in the range */
             r->state = ENTRY_EOF;
             return 0;
@@ -802,9 +852,13 @@ static ssize_t plain_read(mr_input_reader *r, unsigned char *dst, size_t n)
     if (got < 0)
         goto ioerr;
     if (got == 0) {
+        if (r->pos < end)
+            return changed(r, r->pos);
         r->state = ENTRY_EOF;
         return 0;
     }
+    if ((r->flags & ENTRY_TAIL) && r->pos + (uint64_t)got > end)
+        return changed(r, r->pos + (uint64_t)got);
     size_t keep = (size_t)got;
     if (r->pos + (uint64_t)got > end) {
         /* Past the range's end: stop just after the first separator at or

@@ -319,7 +319,10 @@ int mr__out_compare(const struct mr_job *job, const mr_rec *a,
 
 /* ---------------- mr_io.c: atomic output files ---------------- */
 #define MR_OUT_MAX 16
+#define MR_OUT_DONE_MAX 64 /* committed outputs remembered (mr_signal.c) */
 void mr__out_abandon(void);
+/* The run fails: abandon, and remove what it committed as well. */
+void mr__out_fail(void);
 /* Removes the files DIR/PREFIX<pid>.XXXXXX of this user whose process is
  * gone: what a killed run left. PREFIX names this host. */
 void mr__sweep_dead(const char *dir, const char *prefix);

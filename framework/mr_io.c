@@ -44,6 +44,9 @@ typedef struct out_slot {
 } out_slot;
 
 char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
+/* Outputs committed in this run: a stop signal before the process ends
+ * removes these too (mr_signal.c), as the run then exits non-zero. */
+char mr__out_done[MR_OUT_DONE_MAX][PATH_MAX];
 static out_slot slots[MR_OUT_MAX];
 static int atexit_done;
 static unsigned long opened;
@@ -74,6 +77,8 @@ static GArray *named;
 
 void mr__out_reset(void)
 {
+    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
+        mr__out_done[i][0] = '\0';
     if (!named)
         return;
     for (guint i = 0; i < named->len; i++) {
@@ -171,6 +176,16 @@ static void sweep(const char *real)
     g_free(prefix);
     g_free(dir);
     g_free(base);
+}
+
+void mr__out_fail(void)
+{
+    mr__out_abandon();
+    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
+        if (mr__out_done[i][0]) {
+            unlink(mr__out_done[i]);
+            mr__out_done[i][0] = '\0';
+        }
 }
 
 int mr_out_check(mr_ctx *ctx, const char *path)
@@ -337,9 +352,20 @@ static int commit_slot(mr_ctx *ctx, int k)
     else if (bad)
         rc = mr_error(ctx, MR_EIO, "%s: writing failed: %s", o->path,
                       strerror(err));
-    else if (rename(mr__out_tmp[k], o->real) != 0)
-        rc = mr_error(ctx, MR_EIO, "%s: cannot rename the finished file "
-                      "into place: %s", o->path, strerror(errno));
+    else {
+        /* Listed before the rename: a signal in between must not miss it. */
+        int d = 0;
+        while (d < MR_OUT_DONE_MAX && mr__out_done[d][0])
+            d++;
+        if (d < MR_OUT_DONE_MAX)
+            strcpy(mr__out_done[d], o->real);
+        if (rename(mr__out_tmp[k], o->real) != 0) {
+            rc = mr_error(ctx, MR_EIO, "%s: cannot rename the finished file "
+                          "into place: %s", o->path, strerror(errno));
+            if (d < MR_OUT_DONE_MAX)
+                mr__out_done[d][0] = '\0';
+        }
+    }
     if (rc != MR_OK)
         unlink(mr__out_tmp[k]);
     mr__out_tmp[k][0] = '\0';

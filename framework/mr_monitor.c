@@ -222,7 +222,7 @@ static void stalled(mr_monitor *m, int peer, double quiet)
                      m->rank, m->hosts[m->rank], peer, m->hosts[peer], quiet,
                      m->stall);
     say(msg, n, sizeof msg);
-    mr__out_abandon();
+    mr__out_fail();
     MPI_Abort(MPI_COMM_WORLD, 1);
     _exit(1);
 }

@@ -63,7 +63,7 @@ static void on_error(MPI_Comm *comm, int *code, ...)
             where ? where : "mr-run: ", clen, call, err, rank, remedy(cls));
     fflush(stderr);
     g_free(where);
-    mr__out_abandon();
+    mr__out_fail();
     MPI_Abort(MPI_COMM_WORLD, 1);
     _exit(1);
 }

@@ -219,6 +219,7 @@ out:
                     errno ? strerror(errno) : "write failed");
         rc = 1;
     }
+    rc = mr_signals_final(rc, MPI_COMM_WORLD);
     free(error);
     mr_optset_free(opts);
     tcp_nodelay_all();

@@ -39,6 +39,9 @@
 #include <unistd.h>
 
 extern char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
+extern char mr__out_done[MR_OUT_DONE_MAX][PATH_MAX];
+static atomic_int final; /* the run is over: later stops are ignored */
+static void say(const char *s);
 
 static void unlink_outputs(void)
 {
@@ -46,7 +49,24 @@ static void unlink_outputs(void)
         if (mr__out_tmp[i][0])
             unlink(mr__out_tmp[i]);
 }
-static volatile sig_atomic_t pending;
+
+/* A stop before the exit status is decided makes the run fail, so what it
+ * committed must go too: exit 0 if and only if every output is there. */
+static void unlink_committed(void)
+{
+    if (atomic_load(&final))
+        return;
+    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
+        if (mr__out_done[i][0] && unlink(mr__out_done[i]) == 0) {
+            say("mr-run: stopped as the run ended: removed ");
+            say(mr__out_done[i]);
+            say(" (the run fails, so it leaves no output)\n");
+        }
+}
+/* Atomics, not volatile: the handler may run on any thread (Open MPI's
+ * own among them) while main reads them; lock-free atomics are
+ * async-signal-safe. */
+static atomic_int pending;
 static pid_t launcher; /* 0: not started by a launcher */
 
 /* Where the run is: "mr-run: rank 3 on node7, map, task 12: " */
@@ -101,15 +121,22 @@ static void say(const char *s)
 
 static void on_stop(int sig)
 {
+    if (atomic_load(&final))
+        return; /* after the run: its outputs and status stand */
     unlink_outputs();
-    if (pending)
+    /* pending before the look at `final` (in unlink_committed), as
+     * mr_signals_final sets final before it reads pending: one of the two
+     * sees the other, so a removed output is never an exit 0. */
+    int first = atomic_exchange(&pending, sig) == 0;
+    unlink_committed();
+    if (!first)
         _exit(128 + sig);
-    pending = sig;
 }
 
 static void on_crash(int sig)
 {
     unlink_outputs();
+    unlink_committed();
     if (running) {
         ssize_t r = write(STDERR_FILENO, where, (size_t)where_len);
         (void)r;
@@ -141,6 +168,7 @@ static void on_exit_call(void)
         (void)r;
         say("the job called exit() in the middle of the run\n");
         unlink_outputs();
+        unlink_committed();
         /* Even exit(0): the run did not finish, so the status must say so
          * (70 is EX_SOFTWARE) and mpirun must end the other ranks. */
         _exit(70);
@@ -167,6 +195,35 @@ void mr_signals_install(void)
     if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") ||
         getenv("PMI_RANK"))
         launcher = getppid();
+}
+
+int mr_signals_final(int rc, MPI_Comm comm)
+{
+    atomic_store(&final, 1);
+    int mine[2] = {rc, atomic_load(&pending)}, all[2] = {rc, mine[1]};
+    int init = 0, fin = 0, rank = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) {
+        MPI_Comm_rank(comm, &rank);
+        MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, comm);
+    }
+    if (all[0] == 0 && all[1] == 0)
+        return 0;
+    /* Some rank failed or was stopped: every rank says so, and no output
+     * of the run is left (rank 0's, already committed, included). */
+    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
+        if (mr__out_done[i][0] && unlink(mr__out_done[i]) == 0)
+            fprintf(stderr, "mr-run: %s as the run ended: removed %s (the "
+                    "run fails, so it leaves no output)\n",
+                    all[1] ? "stopped by a signal" : "a rank failed",
+                    mr__out_done[i]);
+    if (all[0])
+        return rc ? rc : 1;
+    if (rank == 0 && !mine[1])
+        fprintf(stderr, "mr-run: stopped by signal %d (%s) on another rank "
+                "as the run ended\n", all[1], strsignal(all[1]));
+    return 128 + all[1];
 }
 
 /* Set by the monitor thread when another rank failed or was stopped. */
@@ -197,14 +254,14 @@ void mr__signal_failed(void)
 
 int mr__signal_local_stop(void)
 {
-    return atomic_load(&failed) || pending ||
+    return atomic_load(&failed) || atomic_load(&pending) ||
            (launcher && getppid() != launcher);
 }
 
 const char *mr__stop_reason(void)
 {
     static char msg[96];
-    int sig = pending;
+    int sig = atomic_load(&pending);
     if (sig) {
         snprintf(msg, sizeof msg, "stopped by signal %d (%s)%s", sig,
                  strsignal(sig),

@@ -67,6 +67,49 @@ for job in "wordcount $T/in" "matmul --n 64" "mandelbrot --width 64 --height 64"
     check "... and says why" grep -q "standard output: No space left on device" "$T/err"
 done
 
+# A stop at any moment around the output, to the ranks (as mpirun and
+# batch systems forward it): exit 0 if and only if the table is complete
+# under its name; a non-zero exit leaves no table and no temporary (a
+# SIGTERM just after the rename removes the file again).
+awk 'BEGIN { for (i = 0; i < 600000; i++) printf "w%d\n", i }' >"$T/distinct.txt"
+run 2 wordcount --out "$T/ref.tsv" "$T/distinct.txt"
+check "the reference table is made (exit $rc)" test "$rc" = 0
+stop_at() { # stop_at WHO DELAY: WHO is "ranks" or "mpirun"
+    rm -rf "$T/o2"; mkdir -p "$T/o2"
+    timeout 60 "$MR_MPIRUN" 2 "$MR_RUN" wordcount --out "$T/o2/t.tsv" "$T/distinct.txt" >/dev/null 2>"$T/err" &
+    pid=$!
+    sleep "$2"
+    local m; m=$(pgrep -P "$pid" | head -1) # mpirun, under timeout
+    if [ -z "$m" ]; then :                  # already over
+    elif [ "$1" = ranks ]; then pkill -TERM -P "$m"
+    else kill -TERM "$m"; fi 2>/dev/null
+    wait "$pid" && rc=0 || rc=$?
+    left=$(find "$T/o2" -name '.t.tsv.tmp.*' | wc -l)
+}
+for delay in 0.3 0.4 0.5 0.6 0.7 0.8 1.0; do
+    stop_at ranks $delay
+    if [ "$rc" = 0 ]; then
+        check "SIGTERM to the ranks at $delay s: exit 0 with the complete table" cmp -s "$T/o2/t.tsv" "$T/ref.tsv"
+    else
+        check "SIGTERM to the ranks at $delay s: exit $rc with no table and no temporary ($left)" \
+            test ! -e "$T/o2/t.tsv" -a "$left" = 0
+    fi
+done
+# To mpirun: the same, except in the moment after every rank has ended
+# and before mpirun has: mpirun then exits 1 on its own, and the ranks,
+# gone, cannot know (the table is complete; README, "Exit status").
+for delay in 0.3 0.5 0.7; do
+    stop_at mpirun $delay
+    if [ "$rc" = 0 ]; then
+        check "SIGTERM to mpirun at $delay s: exit 0 with the complete table" cmp -s "$T/o2/t.tsv" "$T/ref.tsv"
+    elif [ -e "$T/o2/t.tsv" ]; then
+        check "SIGTERM to mpirun at $delay s: exit $rc after the ranks ended: the complete table, no rank stopped" \
+            eval 'cmp -s "$T/o2/t.tsv" "$T/ref.tsv" && ! grep -q "stopped" "$T/err"'
+    else
+        check "SIGTERM to mpirun at $delay s: exit $rc with no table and no temporary ($left)" test "$left" = 0
+    fi
+done
+
 # A full disk: the cause and the file in the message, no table under its
 # name, no temporary, and no top words on stdout as if all went well.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then

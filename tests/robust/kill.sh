@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Promise 2: never a partial result that looks complete. Runs killed with
-# SIGTERM or SIGKILL at random moments (a bounded number, fixed seed) leave
-# either the previous file or the complete new one, never a truncated one.
+# Promise 2: never a partial result that looks complete, and exit 0 if and
+# only if the output is complete. Runs killed with SIGTERM or SIGKILL at
+# random moments (a bounded number, fixed seed): exit 0 and the complete new
+# file, or a non-zero exit and the previous file intact (or, if the signal
+# came after the new file was renamed into place, no file: the failed run
+# takes its output with it). Never a truncated file.
 . "$MR_SOURCE_DIR/tests/lib.sh"
 args="skewfold --tasks 16 --pairs 20000 --keys 200000 --sleep-ms 150 --shuffle-round 64k"
 mkdir -p "$T/o"
@@ -21,15 +24,17 @@ for i in $(seq 1 12); do
     pid=$!
     sleep "$(awk -v m=$delay_ms 'BEGIN {print m / 1000}')"
     pkill -"$sig" -s "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null && rc=0 || rc=$?
     sleep 0.3 # let any orphaned rank die before looking
     pkill -KILL -s "$pid" 2>/dev/null
-    if cmp -s "$T/o/table.tsv" "$T/old"; then
-        ok "SIG$sig after $delay_ms ms: the previous file is intact"
-    elif cmp -s "$T/o/table.tsv" "$T/ref"; then
-        ok "SIG$sig after $delay_ms ms: the complete new file"
+    if [ "$rc" = 0 ]; then
+        check "SIG$sig after $delay_ms ms: exit 0 and the complete new file" cmp -s "$T/o/table.tsv" "$T/ref"
+    elif cmp -s "$T/o/table.tsv" "$T/old"; then
+        ok "SIG$sig after $delay_ms ms: exit $rc, the previous file is intact"
+    elif [ "$sig" = TERM ] && [ ! -e "$T/o/table.tsv" ]; then
+        ok "SIG$sig after $delay_ms ms: exit $rc, and the new file, renamed just before, removed"
     else
-        not_ok "SIG$sig after $delay_ms ms: a file that is neither ($(wc -c <"$T/o/table.tsv") bytes)"
+        not_ok "SIG$sig after $delay_ms ms: exit $rc with a file that is not the previous one ($(wc -c <"$T/o/table.tsv" 2>/dev/null || echo no) bytes)"
     fi
     if [ "$sig" = TERM ]; then
         left=$(find "$T/o" -name '.table.tsv.tmp.*' | wc -l)

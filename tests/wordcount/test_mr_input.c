@@ -243,6 +243,8 @@ static void test_ranges_tokens(void)
         uint64_t at = 0;
         while (at < n) {
             uint64_t len = (uint64_t)g_rand_int_range(g, 1, 200);
+            if (len > n - at) /* a range past the end: the file shrank */
+                len = n - at;
             ent e = {path, 0, at, len};
             GByteArray *desc = encode(&e, 1);
             GByteArray *bytes = g_byte_array_new();
@@ -794,6 +796,78 @@ static void test_sep_tables(void)
     CU_ASSERT(n == 6 && t['\v'] && t['\f'] && t['\r'] && !t[0]);
 }
 
+/* Reads every task; returns how many failed, and the first error text
+ * (caller frees). */
+static int read_all_errors(mr_input_plan *plan, char **first)
+{
+    int bad = 0;
+    *first = NULL;
+    mr_input_reader *r = mr_input_reader_new(sep_space, (size_t)1 << 12);
+    GByteArray *all = g_byte_array_new();
+    for (size_t i = 0; i < mr_input_plan_ntasks(plan); i++)
+        if (read_task(r, mr_input_plan_task(plan, i, NULL), all,
+                      sep_space) < 0) {
+            if (!bad)
+                *first = g_strdup(mr_input_reader_error(r));
+            bad++;
+        }
+    g_byte_array_unref(all);
+    mr_input_reader_free(r);
+    return bad;
+}
+
+/* A file that shrinks or grows between planning and reading is an error
+ * that names it, never a silently different count. */
+static void test_changed(void)
+{
+    GRand *g = g_rand_new_with_seed(7);
+    size_t n = 400000;
+    unsigned char *d = random_text(g, n, 10);
+    char *path = tpath("changing.txt");
+    for (int grow = 0; grow <= 1; grow++) {
+        write_file(path, d, n);
+        mr_input_plan *plan = mr_input_plan_new();
+        CU_ASSERT_EQUAL(mr_input_plan_add(plan, path), MR_OK);
+        CU_ASSERT_EQUAL(mr_input_plan_cut(plan, 4, 16 << 10), MR_OK);
+        CU_ASSERT(mr_input_plan_ntasks(plan) > 4);
+        char *err = NULL;
+        CU_ASSERT_EQUAL(read_all_errors(plan, &err), 0); /* unchanged: fine */
+        g_free(err);
+        if (grow) {
+            FILE *f = fopen(path, "ab");
+            CU_ASSERT_FATAL(f != NULL);
+            fputs(" more words\n", f);
+            fclose(f);
+        } else {
+            CU_ASSERT_EQUAL(truncate(path, (off_t)(n / 2)), 0);
+        }
+        CU_ASSERT(read_all_errors(plan, &err) > 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+        CU_ASSERT(strstr(err, path) != NULL);
+        CU_ASSERT(strstr(err, grow ? "it grew" : "it shrank") != NULL);
+        g_free(err);
+        mr_input_plan_free(plan);
+    }
+    g_free(path);
+    g_free(d);
+    g_rand_free(g);
+}
+
+/* /proc files say size 0 and have content: they are read, not skipped. */
+static void test_size_zero_with_content(void)
+{
+    g_setenv("TMPDIR", tmpdir, TRUE);
+    mr_input_plan *plan = mr_input_plan_new();
+    CU_ASSERT_EQUAL(mr_input_plan_add(plan, "/proc/self/status"), MR_OK);
+    CU_ASSERT_EQUAL(mr_input_plan_cut(plan, 1, 0), MR_OK);
+    CU_ASSERT_EQUAL(mr_input_plan_ntasks(plan), 1);
+    GByteArray *all = read_plan(plan, (size_t)1 << 12);
+    CU_ASSERT(all->len > 5 && memcmp(all->data, "Name:", 5) == 0);
+    g_byte_array_unref(all);
+    mr_input_plan_free(plan);
+    g_unsetenv("TMPDIR");
+}
+
 static CU_TestInfo tests[] = {
     {"separator tables", test_sep_tables},
     {"ranges at random cut points", test_ranges_random},
@@ -808,6 +882,8 @@ static CU_TestInfo tests[] = {
     {"planning errors", test_plan_errors},
     {"cutting into tasks", test_cut},
     {"standard input", test_stdin},
+    {"a file that shrinks or grows while read", test_changed},
+    {"size 0 but content (/proc)", test_size_zero_with_content},
     CU_TEST_INFO_NULL,
 };
 

@@ -117,6 +117,12 @@ MR_PUBLIC int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
  * -notify warnings) stop a run cleanly between tasks with MR_ESTOP and
  * remove unfinished output files. */
 MR_PUBLIC void mr_signals_install(void);
+/* Every rank, after the run and before MPI_Finalize, with the status it
+ * would exit with: from here on a stop signal is ignored (the run is
+ * over), and the ranks agree on one status; if any rank failed or was
+ * stopped, the outputs the run committed are removed and every rank
+ * returns non-zero (its own rc, or 128 + the signal). */
+MR_PUBLIC int mr_signals_final(int rc, MPI_Comm comm);
 
 #ifdef __cplusplus
 }
