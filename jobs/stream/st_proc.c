@@ -13,6 +13,11 @@
  * us (F_SETPIPE_SZ; refused above /proc/sys/fs/pipe-max-size or the user's
  * pipe quota, which is fine): fewer poll turns and context switches per
  * megabyte.
+ *
+ * The child is mr-stream-keeper (st_keeper.c), leader of a process group
+ * of its own, which runs `/bin/sh -c CMD`: every process of the command is
+ * in that group, which kill(-pid) ends at once, and which the keeper ends
+ * when the rank dies.
  */
 /* SPDX-License-Identifier: MIT */
 #ifndef _GNU_SOURCE
@@ -20,8 +25,10 @@
 #endif
 #include "st_proc.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -29,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mr/mr_job.h>
@@ -50,6 +58,33 @@ static int fail(st_proc *p, int status, const char *what, int err)
 {
     snprintf(p->msg, sizeof p->msg, "%s: %s", what, strerror(err));
     return status;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* mr-stream-keeper: beside the job folder of the stream.so we are in. */
+static const char *keeper_path(void)
+{
+    static char path[PATH_MAX];
+    if (path[0])
+        return path;
+#ifdef MR_STREAM_KEEPER_PATH
+    snprintf(path, sizeof path, "%s", MR_STREAM_KEEPER_PATH);
+#else
+    Dl_info di;
+    if (!dladdr((void *)keeper_path, &di) || !di.dli_fname)
+        return NULL;
+    const char *slash = strrchr(di.dli_fname, '/');
+    int dirlen = slash ? (int)(slash - di.dli_fname) : 1;
+    snprintf(path, sizeof path, "%.*s/%s", dirlen,
+             slash ? di.dli_fname : ".", MR_STREAM_KEEPER_REL);
+#endif
+    return path;
 }
 
 static void close_fd(int *fd)
@@ -113,8 +148,10 @@ int st_proc_start(st_proc *p, const char *cmd)
     attr_ok = 1;
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0); /* a group of its own */
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETPGROUP);
     if ((errno = posix_spawn_file_actions_init(&fa)) != 0) {
         rc = fail(p, MR_ERROR, "posix_spawn_file_actions_init", errno);
         goto out;
@@ -129,14 +166,24 @@ int st_proc_start(st_proc *p, const char *cmd)
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
 
-    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    const char *keeper = keeper_path();
+    char ppid[24];
+    snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
+    char *argv[] = {"mr-stream-keeper", ppid, (char *)cmd, NULL};
     pid_t pid;
-    int e = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+    int e = keeper ? posix_spawn(&pid, keeper, &fa, &attr, argv, environ)
+                   : ENOENT;
     if (e != 0) {
-        rc = fail(p, MR_ERROR, "cannot start /bin/sh", e);
+        char what[160]; /* p->msg is 256: the path's end is what says most */
+        const char *k = keeper ? keeper : "mr-stream-keeper";
+        size_t kl = strlen(k);
+        snprintf(what, sizeof what, "cannot start %s%.120s",
+                 kl > 120 ? "..." : "", kl > 120 ? k + kl - 120 : k);
+        rc = fail(p, MR_ERROR, what, e);
         goto out;
     }
     p->pid = pid;
+    p->deadline = 0;
     p->in = pin[1];
     p->out = pout[0];
     p->err = perr[0];
@@ -251,6 +298,29 @@ static int write_stdin(st_proc *p, const char **data, size_t *len)
     return MR_OK;
 }
 
+/* Past the deadline: the whole group goes (a program that ignores SIGTERM
+ * too), and the message says so instead of "killed by signal 9". */
+static int timed_out(st_proc *p)
+{
+    if (p->pid > 0) {
+        kill(-p->pid, SIGKILL);
+        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+            ;
+        p->pid = 0;
+    }
+    p->timed_out = 1;
+    snprintf(p->msg, sizeof p->msg,
+             "did not finish within %g s (--task-timeout); killed",
+             p->timeout);
+    return MR_ERROR;
+}
+
+void st_proc_set_timeout(st_proc *p, double seconds)
+{
+    p->timeout = seconds;
+    p->deadline = seconds > 0 ? now() + seconds : 0;
+}
+
 /* The loop: until `len` bytes are written (or dropped), and, if `to_eof`,
  * until stdout and stderr are at end of file. */
 static int pump(st_proc *p, const char *data, size_t len, int to_eof,
@@ -273,7 +343,14 @@ static int pump(st_proc *p, const char *data, size_t len, int to_eof,
             ierr = nfds;
             fds[nfds++] = (struct pollfd){.fd = p->err, .events = POLLIN};
         }
-        if (poll(fds, (nfds_t)nfds, -1) < 0) {
+        int wait_ms = -1;
+        if (p->deadline > 0) {
+            double left = p->deadline - now();
+            if (left <= 0)
+                return timed_out(p);
+            wait_ms = (int)(left * 1000) + 1;
+        }
+        if (poll(fds, (nfds_t)nfds, wait_ms) < 0) {
             if (errno == EINTR)
                 continue;
             return fail(p, MR_EIO, "poll", errno);
@@ -304,9 +381,19 @@ int st_proc_finish(st_proc *p, st_line_fn *fn, void *arg)
     if (rc != MR_OK)
         return rc;
     int status;
-    while (waitpid(p->pid, &status, 0) < 0)
-        if (errno != EINTR)
+    for (;;) { /* it may close its pipes and still not exit */
+        pid_t w = waitpid(p->pid, &status, p->deadline > 0 ? WNOHANG : 0);
+        if (w == p->pid)
+            break;
+        if (w < 0 && errno != EINTR)
             return fail(p, MR_ERROR, "waitpid", errno);
+        if (w == 0) {
+            if (now() >= p->deadline)
+                return timed_out(p);
+            struct timespec nap = {0, 5000000};
+            nanosleep(&nap, NULL);
+        }
+    }
     p->pid = 0;
     p->status = status;
     return MR_OK;
@@ -362,7 +449,7 @@ void st_proc_kill(st_proc *p)
     close_fd(&p->out);
     close_fd(&p->err);
     if (p->pid > 0) {
-        kill(p->pid, SIGKILL);
+        kill(-p->pid, SIGKILL); /* the command's whole process group */
         while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
             ;
         p->pid = 0;

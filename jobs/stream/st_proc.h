@@ -23,8 +23,9 @@
  * mask (mr-run ignores SIGPIPE and handles SIGTERM, and ignored signals
  * would otherwise be inherited), mr-run's environment, and no descriptor
  * but its three pipes (ours are close-on-exec, and with glibc >= 2.34 all
- * others above 2 are closed in the child too). It stays in mr-run's
- * process group, so a launcher that kills the rank's group kills it too.
+ * others above 2 are closed in the child too). It runs under
+ * mr-stream-keeper in a process group of its own: st_proc_kill() and a
+ * timeout end the whole group, and the keeper ends it if the rank dies.
  *
  * Errors: MR_OK, a callback's own non-zero status (passed through, the
  * callback has said why), or MR_ERROR / MR_EIO with the reason in
@@ -54,6 +55,9 @@ typedef struct st_proc {
     char errbuf[ST_ERR_KEEP]; /* first bytes of its stderr */
     size_t errlen;
     char msg[256]; /* why the last MR_ERROR / MR_EIO happened */
+    int timed_out; /* ended by st_proc_set_timeout's limit */
+    double timeout;  /* seconds, 0: none */
+    double deadline; /* CLOCK_MONOTONIC seconds, 0: none */
     /* private */
     int in, out, err; /* our pipe ends, -1 once closed */
     char *rbuf;       /* read buffer */
@@ -75,6 +79,11 @@ int st_proc_write(st_proc *p, const void *data, size_t len, st_line_fn *fn,
  * end, and waits for it. Returns MR_OK when the pipes reached end of file
  * and it was reaped, whatever its exit status: check st_proc_failed(). */
 int st_proc_finish(st_proc *p, st_line_fn *fn, void *arg);
+
+/* From now on, the child may take `seconds` more (0: no limit); past it,
+ * its process group is killed and calls return MR_ERROR with p->msg
+ * "did not finish within N s (--task-timeout); killed". */
+void st_proc_set_timeout(st_proc *p, double seconds);
 
 /* 1 if the reaped child exited non-zero or died by a signal. */
 int st_proc_failed(const st_proc *p);

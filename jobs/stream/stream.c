@@ -51,6 +51,7 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,7 @@ typedef struct st_state {
     /* output, rank 0 */
     FILE *out;
     uint64_t lines_out;
+    double task_timeout; /* seconds, 0: none */
 } st_state;
 
 static const mr_option st_options[] = {
@@ -108,6 +110,10 @@ static const mr_option st_options[] = {
      "command run on each task's sorted mapper output (optional)"},
     {"out", MR_OPT_STRING, NULL,
      "write the output lines (sorted) there instead of stdout"},
+    {"task-timeout", MR_OPT_DOUBLE, "0",
+     "seconds a mapper or combiner may take for one task, the reducer for "
+     "all its input; past it the program and all it started are killed "
+     "and the run fails (0: no limit, the default)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -225,6 +231,10 @@ static int stream_setup(mr_ctx *ctx)
         return mr_error(ctx, MR_EUSAGE, "--reducer CMD is required");
     if (combiner && !*combiner)
         return mr_error(ctx, MR_EUSAGE, "--combiner: give a command");
+    double timeout = mr_opt_double(ctx, "task-timeout");
+    if (!(timeout >= 0) || timeout > 1e9)
+        return mr_error(ctx, MR_EUSAGE, "--task-timeout %g: give seconds, "
+                        "0 or more (0: no limit)", timeout);
     const char *out = mr_opt_string(ctx, "out");
     int rc = mr_input_check_args(ctx, out);
     if (rc != MR_OK)
@@ -236,6 +246,7 @@ static int stream_setup(mr_ctx *ctx)
     st->reducer = reducer;
     st->combiner = combiner;
     st->out_path = out;
+    st->task_timeout = timeout;
     st->ctx = ctx;
     /* A program that stops reading must not kill us: EPIPE instead. */
     struct sigaction ign;
@@ -289,6 +300,7 @@ static int run_mapper(mr_ctx *ctx, st_state *st)
     mr_input_chunk c;
     char where[400];
     int rc = st_proc_start(&p, st->mapper);
+    st_proc_set_timeout(&p, st->task_timeout);
     st->cur = &p;
     int open_line = 0; /* the last byte written was not '\n' */
     while (rc == MR_OK) {
@@ -328,6 +340,7 @@ static int run_combiner(st_state *st)
     st_pairs_sort(&st->pairs);
     st->wbuf.len = 0;
     int rc = st_proc_start(&p, st->combiner);
+    st_proc_set_timeout(&p, st->task_timeout);
     st->cur = &p;
     for (size_t i = 0; rc == MR_OK && i < st->pairs.n; i++) {
         mr_bytes line = st_pairs_line(&st->pairs, i);
@@ -396,6 +409,7 @@ static int stream_reduce(mr_ctx *ctx, mr_bytes key, mr_values *values)
         st->wbuf.len = 0;
         if ((rc = st_proc_start(&st->red, st->reducer)) != MR_OK)
             return reducer_fail(st, rc);
+        st_proc_set_timeout(&st->red, st->task_timeout);
     }
     mr_bytes v;
     while (mr_values_next(values, &v)) {
@@ -452,7 +466,7 @@ static int stream_finish(mr_ctx *ctx)
 {
     st_state *st = mr_ctx_state(ctx);
     if (fflush(stdout) != 0)
-        return mr_error(ctx, MR_EIO, "writing to standard output failed");
+        return mr_error(ctx, MR_EIO, "standard output: %s", strerror(errno));
     if (st->out_path) {
         if (!st->out && !(st->out = mr_out_open(ctx, st->out_path)))
             return MR_EIO; /* no lines: an empty file */
