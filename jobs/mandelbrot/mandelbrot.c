@@ -135,6 +135,8 @@ static int get_int(mr_ctx *ctx, const char *name, long lo, long hi,
     return MR_OK;
 }
 
+#define ROW_MAX_PIXELS (((256L << 20) - 4096) / 4)
+
 static double half_the_ram(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
@@ -200,8 +202,16 @@ static int mb_setup(mr_ctx *ctx)
         return mr_error(ctx, MR_ERROR, "out of memory");
     mr_ctx_set_state(ctx, st);
     st->t_setup = mr_ctx_time(ctx);
-    /* A row (W int32) must stay under mr_emit's 1 GiB value limit. */
-    if ((rc = get_int(ctx, "width", 1, (1L << 28) - 1,
+    /* A row is one value of W int32 counts, and the engine moves values
+     * under 256 MiB (MR_MAX_ITEM in framework/mr_internal.h). */
+    long width = mr_opt_int(ctx, "width");
+    if (width > ROW_MAX_PIXELS)
+        return mr_error(ctx, MR_EUSAGE,
+                        "--width %ld makes rows of %.0f MiB: a row is one "
+                        "record, and records are at most 256 MiB (--width "
+                        "at most %ld)",
+                        width, width * 4.0 / 1048576.0, ROW_MAX_PIXELS);
+    if ((rc = get_int(ctx, "width", 1, ROW_MAX_PIXELS,
                       &st->view.width)) != MR_OK ||
         (rc = get_int(ctx, "height", 1, INT32_MAX, &st->view.height)) !=
             MR_OK ||

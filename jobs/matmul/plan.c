@@ -84,6 +84,16 @@ int mm_plan_init(mm_plan *p, long m, long k, long n, long block, long split,
     p->nbi = (uint32_t)((p->m + p->block - 1) / p->block);
     p->nbj = (uint32_t)((p->n + p->block - 1) / p->block);
     p->nkc = (uint32_t)((p->k + p->kchunk - 1) / p->kchunk);
+    double tasks = (double)p->nbi * p->nbj * p->nkc;
+    if (tasks > MM_TASKS_MAX) {
+        snprintf(err, errlen,
+                 "--m %ld --n %ld with --block %llu%s makes %.3g map tasks; "
+                 "at most %.0e (use a larger --block%s)",
+                 m, n, (unsigned long long)p->block,
+                 split > 1 ? " and --split-k" : "", tasks,
+                 (double)MM_TASKS_MAX, split > 1 ? " or a smaller --split-k" : "");
+        return MR_EUSAGE;
+    }
     return MR_OK;
 }
 
@@ -158,10 +168,13 @@ mm_memory mm_plan_memory(const mm_plan *p, int nranks, mm_keep keep, int gather,
     double cblock = 8 * bi * bj;
     double P = nranks > 0 ? nranks : 1;
 
+    /* The task list is on every rank (the engine keeps a record of about
+     * 48 bytes a task), the block checksums on rank 0. */
+    double tasks = (double)p->nbi * p->nbj * p->nkc;
     r.matrices = 8 * (m * k + k * n);
     r.c = 8 * m * n;
-    r.other = panels + cblock;
-    r.root = r.other;
+    r.other = panels + cblock + 48 * tasks;
+    r.root = r.other + 16.0 * p->nbi * p->nbj;
     if (gather) {
         double parts = p->nkc;          /* partial blocks per block */
         r.other += 2 * r.c * parts / P; /* its blocks, sent and staged */

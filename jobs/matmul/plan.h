@@ -64,6 +64,10 @@ typedef struct mm_task {
 
 #define MM_TASK_BYTES 12
 
+/* More map tasks than this is a mistake of size (the task list alone would
+ * take gigabytes), refused before any work. */
+#define MM_TASKS_MAX 10000000
+
 /* Fills p from the sizes. block 0 means the default (see above); a given
  * block larger than both m and n is refused. split is
  * the number of k chunks (0 or 1: k is not split). Returns MR_OK or

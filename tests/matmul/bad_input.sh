@@ -25,6 +25,16 @@ fails() {
     done
 }
 
+# Runaway sizes: refused in setup (exit 2, within seconds), before a task
+# list of 2.4e11 entries is built.
+t0=$(date +%s)
+fails 2 "--m 1000000000 --n 1000000000 with --block 2048 makes 2.38e\+11 map tasks; at most 1e\+07 \(use a larger --block\)" \
+    "a size that makes 2.4e11 tasks" --n 1000000000
+run 1 matmul --n 1000000000 --quiet
+check "... also without --out (exit $rc)" test "$rc" = 2
+check "... refused within 10 s" test $(($(date +%s) - t0)) -le 10
+fails 2 "makes 1.68e\+07 map tasks" "many small blocks" --n 65536 --block 16
+
 "$TOOL" write "$T/a.npy" 4 3 1 c 1
 "$TOOL" write "$T/b.npy" 3 2 2 f 1
 "$TOOL" write "$T/b_wrong.npy" 4 2 2 c 1

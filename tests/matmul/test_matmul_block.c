@@ -210,17 +210,27 @@ static void test_memory(void)
     mm_memory gen = mm_plan_memory(&p, 2, MM_KEEP_LAST, 0, 0);
     CU_ASSERT_DOUBLE_EQUAL(keep.c, c, 1);
     CU_ASSERT_DOUBLE_EQUAL(keep.matrices, 2 * c, 1);
-    /* Not gathered: a block-row of A, all of B, one C block. */
+    /* Not gathered: a block-row of A, all of B, one C block; and the
+     * task list (16 tasks, 48 bytes each) on every rank, the 16 block
+     * checksums (16 bytes each) on rank 0. */
+    double tasks = 48.0 * 16, sums = 16.0 * 16;
     CU_ASSERT_DOUBLE_EQUAL(keep.root,
-                           8.0 * (1024 * 4096 + 4096 * 4096 + 1024 * 1024), 1);
-    CU_ASSERT_DOUBLE_EQUAL(keep.other, keep.root, 1);
+                           8.0 * (1024 * 4096 + 4096 * 4096 + 1024 * 1024) +
+                               tasks + sums,
+                           1);
+    CU_ASSERT_DOUBLE_EQUAL(keep.other, keep.root - sums, 1);
     CU_ASSERT(gather.root >= keep.root + 3 * c);
     CU_ASSERT(gather.other < gather.root);
     CU_ASSERT(verify.root >= gather.root + 2 * c);
     CU_ASSERT(lean.root < keep.root);
     /* Generated: one tile of A, one of B, one C block. */
-    CU_ASSERT_DOUBLE_EQUAL(gen.root, 8.0 * (1024 * MM_KSTEP * 2 + 1024 * 1024),
-                           1);
+    CU_ASSERT_DOUBLE_EQUAL(
+        gen.root, 8.0 * (1024 * MM_KSTEP * 2 + 1024 * 1024) + tasks + sums, 1);
+    /* A plan of more than MM_TASKS_MAX tasks is refused, whatever fits. */
+    CU_ASSERT_EQUAL(mm_plan_init(&p, 1000000000, 1000000000, 1000000000, 0, 0,
+                                 err, sizeof err),
+                    MR_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "map tasks; at most"));
     char buf[32];
     CU_ASSERT_STRING_EQUAL(mm_format_bytes(c, buf, sizeof buf), "128.0 MiB");
     CU_ASSERT_STRING_EQUAL(mm_format_bytes(100, buf, sizeof buf), "100 bytes");
