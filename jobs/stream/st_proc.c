@@ -298,16 +298,52 @@ static int write_stdin(st_proc *p, const char **data, size_t *len)
     return MR_OK;
 }
 
-/* Past the deadline: the whole group goes (a program that ignores SIGTERM
- * too), and the message says so instead of "killed by signal 9". */
+static void nap_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&t, NULL);
+}
+
+/* 1 once the keeper has exited, 0 if not yet, -1 on error (errno). It
+ * stays unreaped (a zombie), so that its pid, the group's id, cannot be
+ * reused while we may still signal the group. */
+static int keeper_exited(const st_proc *p, int block)
+{
+    siginfo_t si;
+    si.si_pid = 0;
+    int opts = WEXITED | WNOWAIT | (block ? 0 : WNOHANG);
+    while (waitid(P_PID, (id_t)p->pid, &si, opts) != 0)
+        if (errno != EINTR)
+            return -1;
+    return si.si_pid == p->pid;
+}
+
+/* Ends the command's whole process group (what it left running too) and
+ * reaps the keeper: `sig` first, then, `grace` seconds later at the most,
+ * SIGKILL, which a program that ignores SIGTERM cannot escape. */
+static void end_group(st_proc *p, int sig, double grace)
+{
+    if (p->pid <= 0)
+        return;
+    if (sig != SIGKILL) {
+        kill(-p->pid, sig);
+        for (double until = now() + grace; now() < until;) {
+            if (keeper_exited(p, 0) != 0)
+                break;
+            nap_ms(10);
+        }
+    }
+    kill(-p->pid, SIGKILL);
+    while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+        ;
+    p->pid = 0;
+}
+
+/* Past the deadline: SIGTERM, SIGKILL after the grace, and the message
+ * says so instead of "killed by signal 15". */
 static int timed_out(st_proc *p)
 {
-    if (p->pid > 0) {
-        kill(-p->pid, SIGKILL);
-        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
-            ;
-        p->pid = 0;
-    }
+    end_group(p, SIGTERM, ST_TERM_GRACE);
     p->timed_out = 1;
     snprintf(p->msg, sizeof p->msg,
              "did not finish within %g s (--task-timeout); killed",
@@ -380,22 +416,15 @@ int st_proc_finish(st_proc *p, st_line_fn *fn, void *arg)
     int rc = pump(p, NULL, 0, 1, fn, arg);
     if (rc != MR_OK)
         return rc;
-    int status;
-    for (;;) { /* it may close its pipes and still not exit */
-        pid_t w = waitpid(p->pid, &status, p->deadline > 0 ? WNOHANG : 0);
-        if (w == p->pid)
-            break;
-        if (w < 0 && errno != EINTR)
-            return fail(p, MR_ERROR, "waitpid", errno);
-        if (w == 0) {
-            if (now() >= p->deadline)
-                return timed_out(p);
-            struct timespec nap = {0, 5000000};
-            nanosleep(&nap, NULL);
-        }
+    int done; /* it may close its pipes and still not exit */
+    while ((done = keeper_exited(p, p->deadline <= 0)) == 0) {
+        if (now() >= p->deadline)
+            return timed_out(p);
+        nap_ms(5);
     }
-    p->pid = 0;
-    p->status = status;
+    if (done < 0)
+        return fail(p, MR_ERROR, "waitid", errno);
+    end_group(p, SIGKILL, 0); /* what it left in the background goes */
     return MR_OK;
 }
 
@@ -448,12 +477,7 @@ void st_proc_kill(st_proc *p)
     close_fd(&p->in);
     close_fd(&p->out);
     close_fd(&p->err);
-    if (p->pid > 0) {
-        kill(-p->pid, SIGKILL); /* the command's whole process group */
-        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
-            ;
-        p->pid = 0;
-    }
+    end_group(p, SIGKILL, 0);
     free(p->rbuf);
     free(p->line);
     p->rbuf = p->line = NULL;

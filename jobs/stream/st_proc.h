@@ -24,8 +24,9 @@
  * would otherwise be inherited), mr-run's environment, and no descriptor
  * but its three pipes (ours are close-on-exec, and with glibc >= 2.34 all
  * others above 2 are closed in the child too). It runs under
- * mr-stream-keeper in a process group of its own: st_proc_kill() and a
- * timeout end the whole group, and the keeper ends it if the rank dies.
+ * mr-stream-keeper in a process group of its own: its end, st_proc_kill()
+ * and a timeout end the whole group, and the keeper ends it if the rank
+ * dies.
  *
  * Errors: MR_OK, a callback's own non-zero status (passed through, the
  * callback has said why), or MR_ERROR / MR_EIO with the reason in
@@ -40,6 +41,7 @@
 #include <sys/types.h>
 
 #define ST_ERR_KEEP 4096 /* bytes of a child's stderr kept for messages */
+#define ST_TERM_GRACE 2.0 /* s from SIGTERM to SIGKILL on a timeout */
 
 /* Called once per stdout line, without its '\n' (a last line without one
  * counts too). Borrowed: valid for the call. Non-zero stops the exchange
@@ -76,12 +78,14 @@ int st_proc_write(st_proc *p, const void *data, size_t len, st_line_fn *fn,
                   void *arg);
 
 /* Closes its stdin, hands out the rest of its stdout, reads stderr to the
- * end, and waits for it. Returns MR_OK when the pipes reached end of file
- * and it was reaped, whatever its exit status: check st_proc_failed(). */
+ * end, and waits for it; what it left running in its group is killed.
+ * Returns MR_OK when the pipes reached end of file and it was reaped,
+ * whatever its exit status: check st_proc_failed(). */
 int st_proc_finish(st_proc *p, st_line_fn *fn, void *arg);
 
 /* From now on, the child may take `seconds` more (0: no limit); past it,
- * its process group is killed and calls return MR_ERROR with p->msg
+ * its process group gets SIGTERM, SIGKILL ST_TERM_GRACE s later if it has
+ * not ended, and calls return MR_ERROR with p->msg
  * "did not finish within N s (--task-timeout); killed". */
 void st_proc_set_timeout(st_proc *p, double seconds);
 
@@ -96,8 +100,9 @@ void st_proc_describe(const st_proc *p, char *buf, size_t size);
 void st_proc_stderr_head(const st_proc *p, int max_lines, char *buf,
                          size_t size);
 
-/* Kills the child if it still runs (SIGKILL), reaps it, closes the pipes
- * and frees the buffers. Safe to call twice, and on a zeroed st_proc. */
+/* Kills the child's process group if it still runs (SIGKILL), reaps it,
+ * closes the pipes and frees the buffers. Safe to call twice, and on a
+ * zeroed st_proc. */
 void st_proc_kill(st_proc *p);
 
 #endif /* ST_PROC_H */
