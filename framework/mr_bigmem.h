@@ -1,12 +1,9 @@
 /* mr_bigmem.h -- big hash-table memory on transparent huge pages.
  *
- * A fold table of millions of keys (word count's whitespace tokens: 4 M
- * distinct, some 150 MiB of slots and entries) is read at random, one
- * slot and one entry per token. With 4 KiB pages nearly every access
- * misses the TLB as well as the caches; on 2 MiB pages the whole table
- * is a few dozen TLB entries. Measured on the 1 GB benchmark corpus, one
- * process: the word-count baseline went from 11.5 s to 10.3 s
- * (whitespace) and from 9.7 s to 8.7 s (words).
+ * A fold table of millions of keys (hundreds of MiB of slots and entries)
+ * is read at random, one slot and one entry per token. With 4 KiB pages
+ * nearly every access misses the TLB as well as the caches; on 2 MiB pages
+ * the whole table is a few dozen TLB entries (docs/performance.md, "Huge pages").
  *
  * Blocks of MR_BIGMEM_MIN bytes or more are their own anonymous mappings
  * marked MADV_HUGEPAGE (a hint: where THP is off, as on some clusters,

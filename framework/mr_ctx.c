@@ -9,7 +9,10 @@
  * engine makes every rank agree at the end of each phase (mr_engine.c).
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
+#include "mr_mpierr.h"
+#include "mr_optint.h"
+#include "mr_signal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,13 +35,7 @@ mr_ctx *mr__ctx_new(const struct mr_job *job, const mr_config *cfg,
     ctx->cfg = cfg;
     ctx->opts = opts;
     ctx->task = -1;
-    mr__kvbuf_init(&ctx->tasks);
-    mr__kvbuf_init(&ctx->recv[0]);
-    mr__kvbuf_init(&ctx->recv[1]);
-    mr__kvbuf_init(&ctx->out);
-    ctx->parts = g_new0(mr_kvbuf, ctx->nranks);
-    if (job->fold)
-        mr__fold_init(&ctx->fold, job->value_size, job->fold);
+    ctx->sink.stamp = -1;
     ctx->task_recs = g_array_new(FALSE, FALSE, sizeof(mr_task_rec));
     ctx->spans = g_array_new(FALSE, FALSE, sizeof(mr_span));
     return ctx;
@@ -48,20 +45,37 @@ void mr__ctx_free(mr_ctx *ctx)
 {
     if (!ctx)
         return;
-    mr__kvbuf_fini(&ctx->tasks);
-    g_free(ctx->task_offs);
-    mr__kvbuf_fini(&ctx->recv[0]);
-    mr__kvbuf_fini(&ctx->recv[1]);
-    mr__kvbuf_fini(&ctx->out);
-    for (int i = 0; i < ctx->nranks; i++)
-        mr__kvbuf_fini(&ctx->parts[i]);
-    g_free(ctx->parts);
-    if (ctx->job.fold)
-        mr__fold_fini(&ctx->fold);
     g_array_free(ctx->task_recs, TRUE);
     g_array_free(ctx->spans, TRUE);
     g_free(ctx->errmsg);
     g_free(ctx);
+}
+
+void mr__pipe_init(mr_pipe *p, const struct mr_job *job, int nranks)
+{
+    memset(p, 0, sizeof *p);
+    if (job->fold) {
+        p->mapped.fold = g_new(mr_fold, 1);
+        mr__fold_init(p->mapped.fold, job->value_size, job->fold);
+    }
+    p->mapped.runs = g_new0(mr_kvbuf, nranks);
+}
+
+void mr__pipe_fini(mr_pipe *p, int nranks)
+{
+    mr__kvbuf_fini(&p->tasks.recs);
+    g_free(p->tasks.offs);
+    if (p->mapped.fold) {
+        mr__fold_fini(p->mapped.fold);
+        g_free(p->mapped.fold);
+    }
+    for (int i = 0; i < nranks; i++)
+        mr__kvbuf_fini(&p->mapped.runs[i]);
+    g_free(p->mapped.runs);
+    mr__kvbuf_fini(&p->received.own);
+    mr__kvbuf_fini(&p->received.in);
+    mr__kvbuf_fini(&p->reduced);
+    memset(p, 0, sizeof *p);
 }
 
 double mr__now(const mr_ctx *ctx)
@@ -83,6 +97,19 @@ int mr__partition(mr_ctx *ctx, mr_bytes key, uint32_t *dest)
 
 /* ---------------- API for jobs ---------------- */
 
+/* The destination of a pair emitted into per-rank runs: combine's own
+ * key goes back to the run it came from without a second hash. */
+static int emit_dest(mr_ctx *ctx, mr_bytes key, uint32_t *d)
+{
+    const mr_sink *k = &ctx->sink;
+    if (k->known && key.len == k->known_key.len &&
+        (key.len == 0 || memcmp(key.ptr, k->known_key.ptr, key.len) == 0)) {
+        *d = k->known_dest;
+        return MR_OK;
+    }
+    return mr__partition(ctx, key, d);
+}
+
 /* mr_emit's cases other than the common fold (below). */
 __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
                                                   mr_bytes value)
@@ -93,7 +120,8 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
                         "limit of %zu",
                         key.len > value.len ? key.len : value.len,
                         MR_MAX_ITEM - 1);
-    switch (ctx->emit_mode) {
+    mr_sink *k = &ctx->sink;
+    switch (k->mode) {
     case MR_EMIT_FOLD:
         ctx->pairs_emitted++;
         if (value.len != ctx->job.value_size)
@@ -101,22 +129,23 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
                             "mr_emit: value of %zu bytes, but the job "
                             "declares value_size %zu",
                             value.len, ctx->job.value_size);
-        mr__fold_add(&ctx->fold, key, value.ptr);
+        mr__fold_add(k->fold, key, value.ptr);
         return MR_OK;
     case MR_EMIT_PART: {
         if (ctx->phase != MR_PH_COMBINE)
             ctx->pairs_emitted++;
         uint32_t d = 0; /* set when rc is MR_OK; -O3 cannot see it */
-        int rc = mr__partition(ctx, key, &d);
+        int rc = emit_dest(ctx, key, &d);
         if (rc != MR_OK)
             return rc;
-        mr__kvbuf_append(&ctx->parts[d], key, value,
-                         ctx->task < 0 ? 0 : (uint32_t)ctx->task);
+        long task = k->stamp >= 0 ? k->stamp : ctx->task;
+        mr__kvbuf_append(&k->runs[d], key, value,
+                         task < 0 ? 0 : (uint32_t)task);
         return MR_OK;
     }
     case MR_EMIT_OUT:
         ctx->pairs_out++;
-        mr__kvbuf_append(&ctx->out, key, value, 0);
+        mr__kvbuf_append(k->run, key, value, 0);
         return MR_OK;
     case MR_EMIT_NONE:
         break;
@@ -125,35 +154,18 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
                     mr__phase_names[ctx->phase]);
 }
 
-/* OPTIMIZATION: word count emits once per token, so the fold case is a
- * leaf that tail-calls the table (no registers saved, no frame); both size
- * limits are one test (MR_MAX_ITEM is a power of 2). Everything else,
- * errors included, is emit_general. Measured on the word-count benchmark
- * corpus, one rank: callgrind counts 11 instructions per token in mr_emit
- * instead of 39 (all of the saved ones were register saves and the error
- * branches' set-up), and a run on 300 MB went from 2.31-2.46 s to
- * 2.16-2.29 s. */
+/* The common case, word count's once per token, is a leaf that tail-calls
+ * the fold table; everything else is emit_general (docs/performance.md,
+ * "mr_emit"). */
 int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
-    if (ctx->emit_mode == MR_EMIT_FOLD &&
+    if (ctx->sink.mode == MR_EMIT_FOLD &&
         ((key.len | value.len) & ~(MR_MAX_ITEM - 1)) == 0 &&
         value.len == ctx->job.value_size) {
         ctx->pairs_emitted++;
-        return mr__fold_add(&ctx->fold, key, value.ptr);
+        return mr__fold_add(ctx->sink.fold, key, value.ptr);
     }
     return emit_general(ctx, key, value);
-}
-
-int mr_task_add(mr_ctx *ctx, mr_bytes desc, double weight)
-{
-    if (ctx->phase != MR_PH_SPLIT)
-        return mr_error(ctx, MR_EINVAL, "mr_task_add outside split");
-    if (desc.len >= MR_MAX_ITEM)
-        return mr_error(ctx, MR_EINVAL, "task descriptor too large");
-    if (ctx->tasks.nrec >= UINT32_MAX - 1)
-        return mr_error(ctx, MR_EINVAL, "too many tasks");
-    mr__kvbuf_append(&ctx->tasks, desc, mr_mem(&weight, sizeof weight), 0);
-    return MR_OK;
 }
 
 int mr_error(mr_ctx *ctx, int status, const char *fmt, ...)

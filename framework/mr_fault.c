@@ -13,7 +13,11 @@
  * getenv per phase.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_fault.h"
+#include "mr_mpierr.h"
+#include "mr_signal.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -44,7 +44,8 @@
 #include <zlib.h>
 
 #include "mr/mr_input.h"
-#include "mr_internal.h" /* mr__stop_reason */
+#include "mr_outfile.h"
+#include "mr_signal.h"
 
 #define DESC_VERSION 1
 /* Entry flag beside MR_INPUT_GZIP: the range ends where the file ended when

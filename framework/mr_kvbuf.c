@@ -7,7 +7,9 @@
  * a run wastes at most half its capacity.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_kvbuf.h"
 
 void mr__kvbuf_init(mr_kvbuf *b)
 {
@@ -18,12 +20,6 @@ void mr__kvbuf_fini(mr_kvbuf *b)
 {
     g_free(b->data);
     memset(b, 0, sizeof *b);
-}
-
-void mr__kvbuf_clear(mr_kvbuf *b)
-{
-    b->len = 0;
-    b->nrec = 0;
 }
 
 void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra)
@@ -75,4 +71,18 @@ void mr__kvbuf_move(mr_kvbuf *dst, mr_kvbuf *src)
     mr__kvbuf_fini(dst);
     *dst = *src;
     memset(src, 0, sizeof *src);
+}
+
+size_t mr__rec_cut(const unsigned char *p, size_t len, size_t limit)
+{
+    size_t n = 0;
+    while (n < len) {
+        size_t r = mr__rec_size(p + n);
+        if (n > 0 && n + r > limit)
+            break;
+        n += r;
+        if (n >= limit)
+            break;
+    }
+    return n;
 }

@@ -11,7 +11,9 @@
  * counts too. Without the option nothing is measured.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_mem.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -41,10 +43,15 @@ int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what)
     uint64_t rss = resident_bytes();
     if (rss + extra <= limit)
         return MR_OK;
-    uint64_t parts = 0;
-    for (int d = 0; d < ctx->nranks; d++)
-        parts += ctx->parts[d].cap;
-    uint64_t fold = ctx->job.fold ? mr__fold_bytes(&ctx->fold) : 0;
+    const mr_pipe *p = ctx->pipe;
+    uint64_t parts = 0, fold = 0, recv = 0, out = 0;
+    if (p) {
+        for (int d = 0; p->mapped.runs && d < ctx->nranks; d++)
+            parts += p->mapped.runs[d].cap;
+        fold = p->mapped.fold ? mr__fold_bytes(p->mapped.fold) : 0;
+        recv = p->received.own.cap + p->received.in.cap;
+        out = p->reduced.cap;
+    }
     return mr_error(ctx, MR_ERROR,
                     "needs %.0f MiB%s%s%s, over --mem-limit %.0f MiB (the "
                     "engine holds: fold table %.0f MiB, pair runs %.0f MiB, "
@@ -52,6 +59,5 @@ int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what)
                     "more memory or use more ranks",
                     mib(rss + extra), extra ? " (" : "", extra ? what : "",
                     extra ? ")" : "", mib(limit), mib(fold), mib(parts),
-                    mib(ctx->recv[0].cap + ctx->recv[1].cap),
-                    mib(ctx->out.cap));
+                    mib(recv), mib(out));
 }

@@ -33,7 +33,12 @@
  * no thread, no stall detection, and `dynamic` runs as `master`.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_monitor.h"
+#include "mr_mpierr.h"
+#include "mr_outfile.h"
+#include "mr_signal.h"
 
 #include <signal.h>
 #include <stdatomic.h>

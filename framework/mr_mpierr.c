@@ -9,7 +9,11 @@
  * whole run, as Open MPI's default handler would, but after saying why.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_mpierr.h"
+#include "mr_outfile.h"
+#include "mr_signal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

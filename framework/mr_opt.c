@@ -12,11 +12,13 @@
  * and --shuffle-round 64M read naturally.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
+#include "mr_optint.h"
+#include "mr_schedule.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct optval {
@@ -346,41 +348,60 @@ const char *const *mr__optset_argv(const mr_optset *s)
     return (const char *const *)s->args->pdata;
 }
 
-static const optval *lookup(const mr_ctx *ctx, const char *name,
-                            mr_opt_type type)
+static const char *const type_names[] = {"a flag", "an integer",
+                                         "a number", "a string"};
+
+/* A job that reads an option it does not declare, or as another type,
+ * has a bug that no run can survive: say which, and abort (the crash
+ * handler adds the rank and the phase). Not assert(): the release build
+ * would read past the table. */
+static long find_or_die(const mr_ctx *ctx, const char *call,
+                        const char *name, int type)
 {
     const mr_optset *s = ctx->opts;
     long k = find(s, name, strlen(name));
-    assert(k >= 0 && "option not declared by the job");
-    assert(s->table[k].type == type && "option read with the wrong type");
-    (void)type;
-    return &s->vals[k];
+    if (k < 0 || (type >= 0 && s->table[k].type != (mr_opt_type)type)) {
+        if (k < 0)
+            fprintf(stderr, "mr-run: job %s: %s(\"%s\"): the job declares "
+                    "no option --%s (a bug in the job)\n", ctx->job.name,
+                    call, name, name);
+        else
+            fprintf(stderr, "mr-run: job %s: %s(\"%s\"): --%s is declared "
+                    "as %s (a bug in the job)\n", ctx->job.name, call, name,
+                    name, type_names[s->table[k].type & 3]);
+        fflush(stderr);
+        abort();
+    }
+    return k;
+}
+
+static const optval *lookup(const mr_ctx *ctx, const char *call,
+                            const char *name, mr_opt_type type)
+{
+    return &ctx->opts->vals[find_or_die(ctx, call, name, (int)type)];
 }
 
 int mr_opt_flag(const mr_ctx *ctx, const char *name)
 {
-    return lookup(ctx, name, MR_OPT_FLAG)->flag;
+    return lookup(ctx, "mr_opt_flag", name, MR_OPT_FLAG)->flag;
 }
 
 long mr_opt_int(const mr_ctx *ctx, const char *name)
 {
-    return lookup(ctx, name, MR_OPT_INT)->i;
+    return lookup(ctx, "mr_opt_int", name, MR_OPT_INT)->i;
 }
 
 double mr_opt_double(const mr_ctx *ctx, const char *name)
 {
-    return lookup(ctx, name, MR_OPT_DOUBLE)->d;
+    return lookup(ctx, "mr_opt_double", name, MR_OPT_DOUBLE)->d;
 }
 
 const char *mr_opt_string(const mr_ctx *ctx, const char *name)
 {
-    return lookup(ctx, name, MR_OPT_STRING)->s;
+    return lookup(ctx, "mr_opt_string", name, MR_OPT_STRING)->s;
 }
 
 int mr_opt_given(const mr_ctx *ctx, const char *name)
 {
-    const mr_optset *s = ctx->opts;
-    long k = find(s, name, strlen(name));
-    assert(k >= 0 && "option not declared by the job");
-    return s->vals[k].given;
+    return ctx->opts->vals[find_or_die(ctx, "mr_opt_given", name, -1)].given;
 }

@@ -6,11 +6,11 @@
  * same value on every rank (it does: no per-process seed). Partitioning uses
  * the high 32 bits and the fold tables index with the low bits, so a rank's
  * table does not see only the keys of one residue class in its low bits.
- * The hash itself is in mr_internal.h, inline: it runs once per emitted
- * pair on the fold path (measured: 7% of wordcount's time as a call).
+ * The hash itself is in mr_small.h, inline: it runs once per emitted pair
+ * on the fold path, where a call costs (docs/performance.md).
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
 
 uint32_t mr__partition_default(mr_bytes key, uint32_t nparts)
 {

@@ -16,7 +16,11 @@
  * totals, from a reduction.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_monitor.h"
+#include "mr_mpierr.h"
+#include "mr_progress.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -46,7 +50,7 @@ mr_progress *mr__progress_new(mr_ctx *ctx)
     mr_progress *p = g_new0(mr_progress, 1);
     p->monitor = ctx->monitor;
     p->rank = ctx->rank;
-    p->ntasks = ctx->ntasks;
+    p->ntasks = ctx->pipe->tasks.n;
     p->quiet = ctx->cfg->quiet;
     p->tty = ctx->rank == 0 && isatty(STDERR_FILENO);
     mr__monitor_set_counts(p->monitor, 0, ctx->bytes_in);

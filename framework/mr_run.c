@@ -68,18 +68,16 @@ static void usage(void)
         "folder.\n");
 }
 
-/* OPTIMIZATION: sets TCP_NODELAY on every TCP socket of this process,
+/* Sets TCP_NODELAY on every TCP socket of this process,
  * just before MPI_Finalize. Open MPI 4.1 with PMIx 4.2 (Debian 12) talks
  * to its local server (mpirun, orted) over loopback TCP with Nagle's
  * algorithm on. The fence in MPI_Finalize sends small messages, and Nagle
  * holds a small message while an earlier one on the link is not yet
  * acknowledged; the server acknowledges late (Linux's delayed ACK, about
- * 40 ms), so the fence waited that long (seen with strace).
- * Measured here (2 ranks, an empty MPI program): MPI_Finalize 44-47 ms,
- * and 2.6-3.3 ms with the option set first; an mr-run hello 0.13 -> 0.09
- * s. The option changes only when small segments leave, never what
- * arrives, so setting it on the library's sockets is safe; Unix sockets
- * (Slurm's PMIx, other launchers) are left alone. */
+ * 40 ms), so the fence waited that long (docs/performance.md, "Finalize").
+ * The option changes only when small segments leave, never what arrives,
+ * so setting it on the library's sockets is safe; Unix sockets (Slurm's
+ * PMIx, other launchers) are left alone. */
 static void tcp_nodelay_all(void)
 {
 #ifdef __linux__
@@ -115,8 +113,8 @@ int main(int argc, char **argv)
     /* The phases allocate and free runs of hundreds of MiB one after the
      * other (pairs, then the shuffle's receive buffer, then the output).
      * glibc serves such blocks with mmap and returns them at free, so the
-     * next phase pays a page fault per 4 KiB again (measured: most of the
-     * shuffle's time). Keep freed memory in the heap for reuse instead. */
+     * next phase pays a page fault per 4 KiB again (most of the shuffle's
+     * time, docs/performance.md). Keep freed memory in the heap instead. */
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 
@@ -132,25 +130,20 @@ int main(int argc, char **argv)
 
     int i = 1;
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--plugin") == 0 && i + 1 < argc) {
-            status = mr_registry_load_file(reg, argv[++i], &error);
-            if (status != MR_OK) {
-                say(stderr, "mr-run: %s\n", error);
-                rc = 2;
-                goto out;
-            }
-            plugin_job = mr_registry_at(reg, mr_registry_count(reg) - 1)->name;
-        } else if (strncmp(argv[i], "--plugin=", 9) == 0) {
-            status = mr_registry_load_file(reg, argv[i] + 9, &error);
-            if (status != MR_OK) {
-                say(stderr, "mr-run: %s\n", error);
-                rc = 2;
-                goto out;
-            }
-            plugin_job = mr_registry_at(reg, mr_registry_count(reg) - 1)->name;
-        } else {
+        const char *path;
+        if (strcmp(argv[i], "--plugin") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--plugin=", 9) == 0)
+            path = argv[i] + 9;
+        else
             break;
+        status = mr_registry_load_file(reg, path, &error);
+        if (status != MR_OK) {
+            say(stderr, "mr-run: %s\n", error);
+            rc = 2;
+            goto out;
         }
+        plugin_job = mr_registry_at(reg, mr_registry_count(reg) - 1)->name;
     }
     if (i < argc && strcmp(argv[i], "--list") == 0) {
         list_jobs(reg, stdout);
@@ -168,7 +161,22 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    /* With one --plugin, the job name may be left out. */
+    /* With --plugin, the job name may be left out; a word that names
+     * another job is a mistake, not the plugin job's first input. */
+    if (i < argc && plugin_job && strcmp(argv[i], plugin_job) != 0 &&
+        argv[i][0] != '-') {
+        char *ignored = NULL;
+        const struct mr_job *other = mr_registry_find(reg, argv[i], &ignored);
+        free(ignored);
+        if (other) {
+            if (rank == 0)
+                fprintf(stderr, "mr-run: --plugin loaded job '%s', but the "
+                        "command names job '%s': name the plugin's job, or "
+                        "leave the name out\n", plugin_job, argv[i]);
+            rc = 2;
+            goto out;
+        }
+    }
     if (i < argc && (!plugin_job || strcmp(argv[i], plugin_job) == 0))
         job = mr_registry_find(reg, argv[i++], &error);
     else

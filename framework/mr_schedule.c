@@ -19,7 +19,10 @@
  * grouping orders by it (mr_group.c).
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_mpierr.h"
+#include "mr_schedule.h"
 
 #include <stdio.h>
 
@@ -47,12 +50,14 @@ void mr__sched_set_idle(mr_sched *s, void (*idle)(void *arg), void *arg)
     s->idle_arg = arg;
 }
 
+/* In mr_schedule's order. */
+static const char *const sched_names[] = {"block", "cyclic", "dynamic",
+                                          "master"};
+
 int mr__sched_parse(const char *name, mr_schedule *out)
 {
-    static const char *const names[] = {"block", "cyclic", "dynamic",
-                                        "master"};
-    for (int i = 0; i < 4; i++)
-        if (name && strcmp(name, names[i]) == 0) {
+    for (int i = 0; i < (int)G_N_ELEMENTS(sched_names); i++)
+        if (name && strcmp(name, sched_names[i]) == 0) {
             *out = (mr_schedule)i;
             return MR_OK;
         }
@@ -61,9 +66,7 @@ int mr__sched_parse(const char *name, mr_schedule *out)
 
 const char *mr__sched_name(mr_schedule s)
 {
-    static const char *const names[] = {"block", "cyclic", "dynamic",
-                                        "master"};
-    return names[s];
+    return sched_names[s];
 }
 
 mr_sched *mr__sched_new(mr_schedule policy, size_t ntasks, MPI_Comm comm,

@@ -1,10 +1,10 @@
 /* mr_shuffle.c -- exchange partitioned key/value runs between ranks.
  *
- * Each rank has one run per destination rank (ctx->parts, built by
- * mr_emit or from the fold table). The rank's own run never goes through
- * MPI: it becomes ctx->recv[0] (moved, not copied). For the others, one
+ * Each rank has one run per destination rank (built by mr_emit or from
+ * the fold table). The rank's own run never goes through MPI: it becomes
+ * the received `own` (moved, not copied). For the others, one
  * MPI_Alltoall of the totals (bytes, records) lets every rank allocate
- * ctx->recv[1] once, at its exact size, with one region per source rank.
+ * the received `in` once, at its exact size, with one region per source rank.
  * Then the bytes move in rounds of one MPI_Alltoallw each: in a round
  * every rank sends every destination the next min(limit, left) bytes of
  * its run, limit = shuffle_round / P. No message reaches 2 GiB (MPI
@@ -15,9 +15,8 @@
  * land in order in its region, so a record split between rounds is whole
  * again when its last piece arrives. Every rank can compute every round's
  * counts itself from the totals, so a round is one collective and nobody
- * walks the records to find a cut (that walk read every byte once more:
- * 6 ms of 30 at -np 2 with 64 MiB per rank). The number of rounds is one
- * MPI_Allreduce (max) at the start.
+ * walks the records to find a cut (that walk read every byte once more).
+ * The number of rounds is one MPI_Allreduce (max) at the start.
  *
  * Why MPI_Alltoallw and not MPI_Alltoallv: Alltoallv moves one send
  * buffer with int displacements, and the runs are separate arenas, so it
@@ -38,33 +37,18 @@
  * staging buffer.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_mem.h"
+#include "mr_mpierr.h"
+#include "mr_phases.h"
+#include "mr_stats.h"
 
-size_t mr__shuffle_cut(const unsigned char *p, size_t len, size_t limit,
-                       size_t *nrec)
+/* The rank's own run becomes got->own, without MPI and without a copy. */
+static void keep_own(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
 {
-    size_t n = 0, k = 0;
-    while (n < len) {
-        size_t r = mr__rec_size(p + n);
-        if (k > 0 && n + r > limit)
-            break;
-        n += r;
-        k++;
-        if (n >= limit)
-            break;
-    }
-    *nrec = k;
-    return n;
-}
-
-/* The rank's own run becomes ctx->recv[0], without MPI and without a
- * copy. */
-static void keep_own(mr_ctx *ctx)
-{
-    mr_kvbuf *own = &ctx->parts[ctx->rank];
+    mr_kvbuf *own = &runs[ctx->rank];
     ctx->shuffle_sent += own->len;
     ctx->shuffle_recv += own->len;
-    mr__kvbuf_move(&ctx->recv[0], own);
+    mr__kvbuf_move(&got->own, own);
 }
 
 /* The next piece of one side of a peer's exchange: the bytes at
@@ -88,10 +72,10 @@ static size_t piece(unsigned char *base, size_t total, size_t done,
     return n;
 }
 
-int mr__shuffle_run(mr_ctx *ctx)
+int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
 {
     int P = ctx->nranks, me = ctx->rank;
-    keep_own(ctx);
+    keep_own(ctx, runs, got);
     if (P == 1)
         return MR_OK;
     size_t limit = (size_t)ctx->cfg->shuffle_round / (size_t)P;
@@ -105,15 +89,15 @@ int mr__shuffle_run(mr_ctx *ctx)
     MPI_Datatype *stype = g_new(MPI_Datatype, P);
     MPI_Datatype *rtype = g_new(MPI_Datatype, P);
 
-    /* Totals first: ctx->recv[1] is allocated once, at its exact size,
+    /* Totals first: got->in is allocated once, at its exact size,
      * with one region per source rank. */
     long rounds = 0;
     for (int d = 0; d < P; d++) {
         if (d == me)
             continue;
-        smeta[2 * d] = (int64_t)ctx->parts[d].len;
-        smeta[2 * d + 1] = (int64_t)ctx->parts[d].nrec;
-        rounds = MAX(rounds, (long)((ctx->parts[d].len + limit - 1) / limit));
+        smeta[2 * d] = (int64_t)runs[d].len;
+        smeta[2 * d + 1] = (int64_t)runs[d].nrec;
+        rounds = MAX(rounds, (long)((runs[d].len + limit - 1) / limit));
     }
     MR_MPI(MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T, ctx->comm));
     MR_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, ctx->comm));
@@ -126,19 +110,19 @@ int mr__shuffle_run(mr_ctx *ctx)
     int mem_failed = 0;
     if (mr__mem_check(ctx, incoming, "to receive the shuffle"))
         mem_failed = 1; /* still take part in the collectives */
-    mr_kvbuf *in = &ctx->recv[1];
+    mr_kvbuf *in = &got->in;
     g_assert(in->len == 0);
     mr__kvbuf_alloc(in, incoming);
-    ctx->recv_lower = region[me];
-    ctx->recv_lower_nrec = 0;
+    got->in_lower = region[me];
+    got->in_lower_nrec = 0;
     for (int q = 0; q < me; q++)
-        ctx->recv_lower_nrec += (size_t)rmeta[2 * q + 1];
+        got->in_lower_nrec += (size_t)rmeta[2 * q + 1];
 
     for (long r = 0; r < rounds; r++) {
         double t0 = mr__now(ctx);
         size_t sent = 0;
         for (int p = 0; p < P; p++) {
-            size_t n = piece(ctx->parts[p].data, (size_t)smeta[2 * p],
+            size_t n = piece(runs[p].data, (size_t)smeta[2 * p],
                              sdone[p], limit, &scount[p], &stype[p]);
             sdone[p] += n;
             sent += n;
@@ -154,9 +138,9 @@ int mr__shuffle_run(mr_ctx *ctx)
                 MR_MPI(MPI_Type_free(&stype[p]));
             if (rcount[p])
                 MR_MPI(MPI_Type_free(&rtype[p]));
-            if (p != me && ctx->parts[p].data &&
+            if (p != me && runs[p].data &&
                 sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
-                mr__kvbuf_fini(&ctx->parts[p]);
+                mr__kvbuf_fini(&runs[p]);
         }
         ctx->shuffle_sent += sent;
         ctx->shuffle_rounds++;

@@ -28,7 +28,10 @@
  * handler only reads memory and calls write().
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_outfile.h"
+#include "mr_signal.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -38,16 +41,20 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
-extern char mr__out_done[MR_OUT_DONE_MAX][PATH_MAX];
 static atomic_int final; /* the run is over: later stops are ignored */
 static void say(const char *s);
 
 static void unlink_outputs(void)
 {
-    for (int i = 0; i < MR_OUT_MAX; i++)
-        if (mr__out_tmp[i][0])
-            unlink(mr__out_tmp[i]);
+    mr__out_unlink_open();
+}
+
+static void say_removed(const char *path, void *arg)
+{
+    (void)arg;
+    say("mr-run: stopped as the run ended: removed ");
+    say(path);
+    say(" (the run fails, so it leaves no output)\n");
 }
 
 /* A stop before the exit status is decided makes the run fail, so what it
@@ -56,12 +63,7 @@ static void unlink_committed(void)
 {
     if (atomic_load(&final))
         return;
-    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
-        if (mr__out_done[i][0] && unlink(mr__out_done[i]) == 0) {
-            say("mr-run: stopped as the run ended: removed ");
-            say(mr__out_done[i]);
-            say(" (the run fails, so it leaves no output)\n");
-        }
+    mr__out_unlink_committed(say_removed, NULL);
 }
 /* Atomics, not volatile: the handler may run on any thread (Open MPI's
  * own among them) while main reads them; lock-free atomics are
@@ -197,6 +199,12 @@ void mr_signals_install(void)
         launcher = getppid();
 }
 
+static void print_removed(const char *path, void *why)
+{
+    fprintf(stderr, "mr-run: %s as the run ended: removed %s (the run "
+            "fails, so it leaves no output)\n", (const char *)why, path);
+}
+
 int mr_signals_final(int rc, MPI_Comm comm)
 {
     atomic_store(&final, 1);
@@ -212,12 +220,8 @@ int mr_signals_final(int rc, MPI_Comm comm)
         return 0;
     /* Some rank failed or was stopped: every rank says so, and no output
      * of the run is left (rank 0's, already committed, included). */
-    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
-        if (mr__out_done[i][0] && unlink(mr__out_done[i]) == 0)
-            fprintf(stderr, "mr-run: %s as the run ended: removed %s (the "
-                    "run fails, so it leaves no output)\n",
-                    all[1] ? "stopped by a signal" : "a rank failed",
-                    mr__out_done[i]);
+    mr__out_unlink_committed(print_removed,
+                             all[1] ? "stopped by a signal" : "a rank failed");
     if (all[0])
         return rc ? rc : 1;
     if (rank == 0 && !mine[1])

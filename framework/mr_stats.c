@@ -14,6 +14,9 @@
  * ratio is max over ranks of busy / mean busy: 1.0 is perfect.
  */
 /* SPDX-License-Identifier: MIT */
+#include "mr_mpierr.h"
+#include "mr_outfile.h"
+#include "mr_schedule.h"
 #include "mr_stats.h"
 
 #include <stdio.h>
@@ -26,38 +29,7 @@ void mr__span_add(mr_ctx *ctx, mr_span_kind kind, double start, double end,
     g_array_append_val(ctx->spans, s);
 }
 
-void mr__task_describe(const mr_ctx *ctx, uint32_t task, char *buf,
-                       size_t n)
-{
-    mr_rec r;
-    mr__rec_read(ctx->tasks.data + ctx->task_offs[task], &r);
-    if (ctx->job.describe && n) {
-        buf[0] = '\0';
-        ctx->job.describe(r.key, buf, n);
-        buf[n - 1] = '\0';
-        return;
-    }
-    /* Descriptors are the job's bytes: show their printable runs (paths,
-     * names), joined by a space, which is what a person wants to see. */
-    size_t o = 0;
-    int gap = 0;
-    const unsigned char *p = r.key.ptr;
-    for (size_t i = 0; i < r.key.len && o + 2 < n; i++) {
-        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
-            if (gap && o > 0)
-                buf[o++] = ' ';
-            buf[o++] = (char)p[i];
-            gap = 0;
-        } else {
-            gap = 1;
-        }
-    }
-    buf[o] = '\0';
-}
-
-/* Gathers every rank's numbers (and, if `detail`, tasks and spans) on
- * rank 0. Collective. */
-static mr_run_stats *gather(mr_ctx *ctx, int detail)
+static mr_run_stats *gather(mr_ctx *ctx)
 {
     mr_rank_stats mine;
     memset(&mine, 0, sizeof mine);
@@ -85,8 +57,6 @@ static mr_run_stats *gather(mr_ctx *ctx, int detail)
     }
     MR_MPI(MPI_Gather(&mine, sizeof mine, MPI_BYTE, root ? st->ranks : NULL,
                sizeof mine, MPI_BYTE, 0, ctx->comm));
-    if (!detail)
-        return st;
 
     /* Tasks, then spans: byte counts per rank, then one Gatherv each. */
     int *cnt = root ? g_new(int, P) : NULL, *dsp = root ? g_new(int, P) : NULL;
@@ -227,21 +197,6 @@ static void print_table(mr_ctx *ctx, const mr_run_stats *st)
     }
 }
 
-void mr__json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
 {
     FILE *f = mr_out_open(ctx, path);
@@ -311,8 +266,7 @@ int mr__stats_report(mr_ctx *ctx)
     const mr_config *cfg = ctx->cfg;
     if (!cfg->stats && !cfg->stats_json && !cfg->trace)
         return MR_OK;
-    int detail = cfg->stats || cfg->stats_json || cfg->trace;
-    mr_run_stats *st = gather(ctx, detail);
+    mr_run_stats *st = gather(ctx);
     int rc = MR_OK;
     if (ctx->rank == 0) {
         if (cfg->stats)

@@ -1,12 +1,18 @@
-/* mr_stats.h -- PRIVATE: the gathered statistics of a run, shared by
- * mr_stats.c (table, JSON) and mr_trace.c (timeline). */
+/* mr_stats.h -- PRIVATE: the run's timers (mr_stats.c) and their reports:
+ * the gathered statistics, shared by mr_stats.c (table, JSON) and
+ * mr_trace.c (timeline), with the text helpers of mr_describe.c. */
 /* SPDX-License-Identifier: MIT */
 #ifndef MR_STATS_H
 #define MR_STATS_H
 
 #include <stdio.h>
 
-#include "mr_internal.h"
+#include "mr_ctx.h"
+
+void mr__span_add(mr_ctx *ctx, mr_span_kind kind, double start, double end,
+                  uint64_t arg);
+/* Collective: --stats table, --stats-json and --trace files (rank 0). */
+int mr__stats_report(mr_ctx *ctx);
 
 typedef struct mr_rank_stats {
     char host[64];
@@ -26,12 +32,12 @@ typedef struct mr_run_stats {
     size_t nspans;
 } mr_run_stats;
 
-/* A task as text: the job's describe, or the printable parts of its
+/* mr_describe.c: a task as text: the job's describe, or the printable parts of its
  * descriptor (paths, names). */
 void mr__task_describe(const mr_ctx *ctx, uint32_t task, char *buf,
                        size_t n);
 void mr__json_string(FILE *f, const char *s);
-/* Rank 0: writes the Chrome trace event file (mr_trace.c). */
+/* mr_trace.c, rank 0: writes the Chrome trace event file. */
 int mr__trace_write(mr_ctx *ctx, const mr_run_stats *st, const char *path);
 
 #endif /* MR_STATS_H */

@@ -8,6 +8,7 @@
  * Perfetto (ui.perfetto.dev) and chrome://tracing.
  */
 /* SPDX-License-Identifier: MIT */
+#include "mr_schedule.h"
 #include "mr_stats.h"
 
 static void event(FILE *f, int *first, const char *name, const char *cat,

@@ -135,7 +135,7 @@ static int get_int(mr_ctx *ctx, const char *name, long lo, long hi,
     return MR_OK;
 }
 
-#define ROW_MAX_PIXELS (((256L << 20) - 4096) / 4)
+#define ROW_MAX_PIXELS (((long)MR_ITEM_MAX - 4096) / 4)
 
 static double half_the_ram(void)
 {
@@ -202,8 +202,8 @@ static int mb_setup(mr_ctx *ctx)
         return mr_error(ctx, MR_ERROR, "out of memory");
     mr_ctx_set_state(ctx, st);
     st->t_setup = mr_ctx_time(ctx);
-    /* A row is one value of W int32 counts, and the engine moves values
-     * under 256 MiB (MR_MAX_ITEM in framework/mr_internal.h). */
+    /* A row is one value of W int32 counts, and values are shorter than
+     * MR_ITEM_MAX. */
     long width = mr_opt_int(ctx, "width");
     if (width > ROW_MAX_PIXELS)
         return mr_error(ctx, MR_EUSAGE,

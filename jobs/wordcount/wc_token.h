@@ -1,6 +1,6 @@
 /* wc_token.h -- the word count tokenizer: words or whitespace tokens.
  *
- * Two tokenizations (issue 3):
+ * Two tokenizations:
  *   WC_WORDS       maximal runs of ASCII letters, digits and bytes >= 0x80
  *                  (UTF-8 words stay whole); ASCII letters lowercased
  *                  unless case-sensitive.

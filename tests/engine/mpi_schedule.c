@@ -2,7 +2,10 @@
  * mpirun at several rank counts); `dynamic` claims through a real monitor
  * thread, and shares the tasks out over every rank. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_monitor.h"
+#include "mr_schedule.h"
 #include "mr_test.h"
 
 static void check_policy(mr_schedule policy, size_t ntasks, int fail_rank)

@@ -1,6 +1,8 @@
 /* test_group.c -- grouping by key: order of keys, and of values by task. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_group.h"
 #include "mr_test.h"
 
 #include <stdio.h>

@@ -1,6 +1,8 @@
 /* test_keysort.c -- mr_keysort: radix on a 64-bit key, then comparisons. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_kvbuf.h"
 #include "mr_keysort.h"
 #include "mr_test.h"
 

@@ -1,6 +1,8 @@
 /* test_kvbuf.c -- serialised records in arenas. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_kvbuf.h"
 #include "mr_test.h"
 
 #include <stdio.h>
@@ -41,8 +43,39 @@ static void test_append_read(void)
     CU_ASSERT_PTR_NULL(b.data);
 }
 
+/* Runs travel to rank 0 in chunks of whole records (the output phase). */
+static void test_rec_cut(void)
+{
+    mr_kvbuf b;
+    mr__kvbuf_init(&b);
+    char big[1000];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 10; i++) /* records of 12 + 2 + 8 = 22 bytes */
+        mr__kvbuf_append(&b, mr_str("kk"), mr_str("vvvvvvvv"), 0);
+    mr__kvbuf_append(&b, mr_str("big"), mr_mem(big, sizeof big), 0);
+    CU_ASSERT_EQUAL(mr__rec_cut(b.data, b.len, 50), 44); /* two records */
+    CU_ASSERT_EQUAL(mr__rec_cut(b.data, b.len, 44), 44);
+    /* at least one record, even over the limit */
+    CU_ASSERT_EQUAL(mr__rec_cut(b.data, b.len, 21), 22);
+    size_t off = 220;
+    CU_ASSERT_EQUAL(mr__rec_cut(b.data + off, b.len - off, 64), 12 + 3 + 1000);
+    CU_ASSERT_EQUAL(mr__rec_cut(b.data, 0, 64), 0);
+    /* Cutting the whole run in small limits visits every record once. */
+    size_t total = 0, recs = 0;
+    while (total < b.len) {
+        size_t n = mr__rec_cut(b.data + total, b.len - total, 30);
+        for (size_t k = 0; k < n; k += mr__rec_size(b.data + total + k))
+            recs++;
+        total += n;
+    }
+    CU_ASSERT_EQUAL(total, b.len);
+    CU_ASSERT_EQUAL(recs, 11);
+    mr__kvbuf_fini(&b);
+}
+
 static CU_TestInfo tests[] = {
     {"append and read back", test_append_read},
+    {"cuts runs at record boundaries", test_rec_cut},
     CU_TEST_INFO_NULL,
 };
 

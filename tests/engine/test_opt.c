@@ -1,6 +1,7 @@
 /* test_opt.c -- parsing a job's and the engine's options. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
+#include "mr_optint.h"
 #include "mr_test.h"
 
 #include <stdlib.h>

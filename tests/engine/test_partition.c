@@ -1,6 +1,6 @@
 /* test_partition.c -- the key hash and default partitioner. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
 #include "mr_test.h"
 
 #include <stdio.h>

@@ -46,6 +46,8 @@ static void test_refusals(void)
     expect_refused("bad_clash", MR_EINVAL, "--schedule, which is an engine option");
     expect_refused("does_not_exist", MR_EINVAL, "no such plugin file");
     expect_refused("bad_minor", MR_EABI, "built for plugin ABI 1.99");
+    /* linked against a newer libmr: the versions, not "undefined symbol" */
+    expect_refused("bad_newer", MR_EABI, "needs libmr's symbols of ABI 1.99");
 }
 
 static void test_older_minor_loads(void)

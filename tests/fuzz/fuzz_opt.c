@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_optint.h"
 
 static const mr_option opts[] = {
     {"top", MR_OPT_INT, "10", "an int"},

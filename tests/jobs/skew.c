@@ -19,6 +19,7 @@
 #include <mr/mr_job.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct skew {
@@ -74,6 +75,8 @@ static int skew_setup(mr_ctx *ctx)
     s->value_bytes = mr_opt_int(ctx, "value-bytes");
     s->sleep_ms = mr_opt_int(ctx, "sleep-ms");
     s->out_path = mr_opt_string(ctx, "out");
+    if (mr_opt_flag(ctx, "misread"))
+        s->keys = mr_opt_int(ctx, "no-such-option");
     if (s->out_path && mr_out_check(ctx, s->out_path) != MR_OK)
         return MR_EUSAGE;
     if (s->keys < 1 || s->tasks < 0 || s->pairs < 0 || s->value_bytes < 0 ||
@@ -185,6 +188,30 @@ static int skew_reduce(mr_ctx *ctx, mr_bytes key, mr_values *values)
 #endif
 }
 
+/* --desc: keys in descending byte order, an order that depends on an
+ * option (order_ctx, ABI 1.3); its order_key is the complement of the
+ * default one, so the radix passes run too. */
+static int skew_order(const mr_ctx *ctx, mr_bytes ak, mr_bytes av,
+                      mr_bytes bk, mr_bytes bv)
+{
+    (void)av;
+    (void)bv;
+    if (!mr_opt_flag(ctx, "desc"))
+        return 0;
+    size_t n = ak.len < bk.len ? ak.len : bk.len;
+    int c = n ? memcmp(ak.ptr, bk.ptr, n) : 0;
+    if (!c)
+        c = (ak.len > bk.len) - (ak.len < bk.len);
+    return -c;
+}
+
+static uint64_t skew_order_key(const mr_ctx *ctx, mr_bytes key, mr_bytes v)
+{
+    (void)v;
+    uint64_t k = mr_prefix64(key.ptr, key.len);
+    return mr_opt_flag(ctx, "desc") ? ~k : k;
+}
+
 static int skew_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
     skew *s = mr_ctx_state(ctx);
@@ -205,8 +232,9 @@ static int skew_finish(mr_ctx *ctx)
         return MR_OK;
     if (!s->out && !(s->out = mr_out_open(ctx, s->out_path)))
         return MR_EIO; /* an empty table is still a complete file */
+    FILE *f = s->out;
     s->out = NULL;
-    return mr_out_commit(ctx);
+    return mr_out_commit_file(ctx, f);
 }
 
 static void skew_teardown(mr_ctx *ctx)
@@ -224,6 +252,8 @@ static const mr_option skew_options[] = {
     {"out", MR_OPT_STRING, NULL, "write the table to this file (atomic)"},
     {"fail", MR_OPT_STRING, NULL, "RANK:PHASE: fail there on purpose"},
     {"crash", MR_OPT_STRING, NULL, "RANK:PHASE: abort() there"},
+    {"desc", MR_OPT_FLAG, NULL, "output in descending key order"},
+    {"misread", MR_OPT_FLAG, NULL, "read an undeclared option (a job bug)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -245,6 +275,8 @@ static const struct mr_job job = {
     .output = skew_output,
     .finish = skew_finish,
     .teardown = skew_teardown,
+    .order_ctx = skew_order,
+    .order_key_ctx = skew_order_key,
 };
 
 /* MR_JOB_PLUGIN pastes its argument; expand SKEW_NAME first. */

@@ -20,4 +20,13 @@ for job in hello stream; do
     check "$job.so is among the modules" test -e "$MR_BUILD_DIR/lib/mr/jobs/$job.so"
 done
 check "$n modules checked" test "$n" -ge 2
+# libmr: every exported function has a symbol version (framework/libmr.map),
+# so that a job built against a newer mr is refused with the versions.
+lib=$(ls "$MR_BUILD_DIR"/lib/libmr.so.1 2>/dev/null || ls "$MR_BUILD_DIR"/lib*/libmr.so.1)
+unversioned=$(objdump -T "$lib" | awk '$4 == ".text" && $NF ~ /^mr_/ && $(NF-1) !~ /^MR_1\./ {print $NF}' | tr '\n' ' ')
+check "libmr exports only versioned mr_ symbols (unversioned: ${unversioned:-none})" test -z "$unversioned"
+others=$(objdump -T "$lib" | awk '$4 == ".text" && $NF !~ /^mr_/ {print $NF}' | tr '\n' ' ')
+check "libmr exports nothing but mr_ symbols (others: ${others:-none})" test -z "$others"
+nver=$(objdump -T "$lib" | awk '$4 == ".text" && $(NF-1) ~ /^MR_1\./' | wc -l)
+check "libmr exports $nver versioned functions" test "$nver" -ge 40
 mr_done

@@ -86,9 +86,6 @@ MR_PUBLIC size_t mr_registry_count(const mr_registry *reg);
 /* Jobs sorted by name. Borrowed. */
 MR_PUBLIC const struct mr_job *mr_registry_at(const mr_registry *reg,
                                               size_t i);
-/* The file a job was loaded from. Borrowed. */
-MR_PUBLIC const char *mr_registry_path(const mr_registry *reg,
-                                       const struct mr_job *job);
 
 /* ---------------- options ---------------- */
 

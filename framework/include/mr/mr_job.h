@@ -55,7 +55,6 @@
 #ifndef MR_JOB_H
 #define MR_JOB_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,7 +65,7 @@ extern "C" {
 #endif
 
 #define MR_ABI_MAJOR 1
-#define MR_ABI_MINOR 2
+#define MR_ABI_MINOR 3
 #define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
 
 #if defined(__GNUC__)
@@ -76,6 +75,9 @@ extern "C" {
 #define MR_PUBLIC
 #define MR_PRINTF(fmt, args)
 #endif
+
+/* Keys, values and task descriptors are each shorter than this. */
+#define MR_ITEM_MAX ((size_t)256 << 20)
 
 /* Status codes: MR_OK or negative. mr_strerror() names them. */
 enum {
@@ -126,6 +128,10 @@ typedef int mr_finish_fn(mr_ctx *ctx);
 typedef void mr_teardown_fn(mr_ctx *ctx);
 typedef uint64_t mr_order_key_fn(mr_bytes key, mr_bytes value);
 typedef void mr_describe_fn(mr_bytes task, char *buf, size_t size);
+typedef int mr_order_ctx_fn(const mr_ctx *ctx, mr_bytes akey, mr_bytes aval,
+                            mr_bytes bkey, mr_bytes bval);
+typedef uint64_t mr_order_key_ctx_fn(const mr_ctx *ctx, mr_bytes key,
+                                     mr_bytes value);
 
 struct mr_job {
     const char *name;         /* required; equals the module's file name */
@@ -141,7 +147,10 @@ struct mr_job {
     size_t value_size;          /* with fold: every value has this size */
     mr_fold_fn *fold;           /* optional: fold-at-emit (see above) */
     mr_partition_fn *partition; /* optional: NULL hashes the key */
-    mr_order_fn *order;         /* optional: NULL orders keys bytewise */
+    /* optional: NULL orders keys bytewise. Like memcmp: negative when a
+     * comes first, positive when b does, 0 when the order does not tell
+     * (then key bytes, then value bytes decide). */
+    mr_order_fn *order;
     mr_output_fn *output;       /* optional, rank 0 */
     mr_finish_fn *finish;       /* optional, rank 0 */
     mr_teardown_fn *teardown;   /* optional */
@@ -156,6 +165,13 @@ struct mr_job {
     /* optional: a task descriptor as text, for --stats and --trace
      * (NUL-terminated, at most size bytes). NULL: its printable bytes. */
     mr_describe_fn *describe;
+    /* ABI 1.3 */
+    /* optional: order and order_key with the rank's context, for an order
+     * that depends on the job's options or state (mr_opt_*, mr_ctx_state).
+     * When order_ctx is set, these two are used and order / order_key are
+     * not; the same rules hold. */
+    mr_order_ctx_fn *order_ctx;
+    mr_order_key_ctx_fn *order_key_ctx;
     /* New fields go here, and only here. */
 };
 
@@ -176,14 +192,16 @@ MR_PUBLIC int mr_job_register_v(mr_registry *reg, const struct mr_job *job,
 /* ---------------- services for callbacks ---------------- */
 
 /* Adds a map task (split only, on rank 0). `desc` is copied and handed back
- * to map as `task`; `weight` (bytes, pixels, flops: any unit) is what the
- * scheduler and the stats report. */
+ * to map as `task`; `weight` (bytes, pixels, flops: any unit) is shown by
+ * --stats and --trace. The schedules do not read it: `dynamic` and
+ * `master` balance by handing out tasks as ranks finish them. */
 MR_PUBLIC int mr_task_add(mr_ctx *ctx, mr_bytes desc, double weight);
 
 /* Emits one pair. From setup and map: into the shuffle (folded at once when
  * the job has fold). From combine: back into the rank's pairs. From reduce:
  * into the output. Copies key and value. Keys and values must each be
- * under 1 GiB. */
+ * shorter than MR_ITEM_MAX bytes (256 MiB: a record fits in one MPI
+ * message), or mr_emit fails with MR_EINVAL. */
 MR_PUBLIC int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value);
 
 /* A fold for 8-byte unsigned counts (value_size 8): *acc += *value, in

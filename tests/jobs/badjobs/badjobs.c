@@ -10,6 +10,8 @@
  *   BAD_OLDMINOR   not bad: built for ABI 1.0, with the 1.0 descriptor
  *                  size; must load, its newer fields reading as NULL
  *   BAD_CRASH      crashes (SIGSEGV) in its init function
+ *   BAD_NEWER      linked against a newer libmr (future.c): needs symbol
+ *                  version MR_1.99
  */
 /* SPDX-License-Identifier: MIT */
 #include <mr/mr_job.h>

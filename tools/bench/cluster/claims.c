@@ -6,7 +6,10 @@
  * Prints "claims SCHEDULE CLAIMS US_PER_CLAIM": the claims the workers
  * (ranks 1..P-1) made, and their mean round trip. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_monitor.h"
+#include "mr_schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>

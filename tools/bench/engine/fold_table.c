@@ -3,7 +3,10 @@
  * each folded into a u64 count. Prints Mtokens/s for both (best of 3).
  * This measurement is why mr_combine.c is a specialised table. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_fold.h"
+#include "mr_kvbuf.h"
 
 #include <math.h>
 #include <stdio.h>

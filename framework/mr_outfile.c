@@ -23,7 +23,10 @@
  * device and inode), are refused before any work.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_outfile.h"
+#include "mr_signal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,10 +46,10 @@ typedef struct out_slot {
     char real[PATH_MAX]; /* what the rename replaces (links resolved) */
 } out_slot;
 
-char mr__out_tmp[MR_OUT_MAX][PATH_MAX];
+static char out_tmp[MR_OUT_MAX][PATH_MAX];
 /* Outputs committed in this run: a stop signal before the process ends
  * removes these too (mr_signal.c), as the run then exits non-zero. */
-char mr__out_done[MR_OUT_DONE_MAX][PATH_MAX];
+static char out_done[MR_OUT_DONE_MAX][PATH_MAX];
 static out_slot slots[MR_OUT_MAX];
 static int atexit_done;
 static unsigned long opened;
@@ -58,9 +61,9 @@ void mr__out_abandon(void)
             fclose(slots[i].file);
             slots[i].file = NULL;
         }
-        if (mr__out_tmp[i][0]) {
-            unlink(mr__out_tmp[i]);
-            mr__out_tmp[i][0] = '\0';
+        if (out_tmp[i][0]) {
+            unlink(out_tmp[i]);
+            out_tmp[i][0] = '\0';
         }
     }
 }
@@ -78,7 +81,7 @@ static GArray *named;
 void mr__out_reset(void)
 {
     for (int i = 0; i < MR_OUT_DONE_MAX; i++)
-        mr__out_done[i][0] = '\0';
+        out_done[i][0] = '\0';
     if (!named)
         return;
     for (guint i = 0; i < named->len; i++) {
@@ -178,13 +181,28 @@ static void sweep(const char *real)
     g_free(base);
 }
 
+void mr__out_unlink_open(void)
+{
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (out_tmp[i][0])
+            unlink(out_tmp[i]);
+}
+
+void mr__out_unlink_committed(void (*removed)(const char *path, void *arg),
+                              void *arg)
+{
+    for (int i = 0; i < MR_OUT_DONE_MAX; i++)
+        if (out_done[i][0] && unlink(out_done[i]) == 0 && removed)
+            removed(out_done[i], arg);
+}
+
 void mr__out_fail(void)
 {
     mr__out_abandon();
     for (int i = 0; i < MR_OUT_DONE_MAX; i++)
-        if (mr__out_done[i][0]) {
-            unlink(mr__out_done[i]);
-            mr__out_done[i][0] = '\0';
+        if (out_done[i][0]) {
+            unlink(out_done[i]);
+            out_done[i][0] = '\0';
         }
 }
 
@@ -269,7 +287,7 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
 {
     int k = -1;
     for (int i = 0; i < MR_OUT_MAX && k < 0; i++)
-        if (!slots[i].file && !mr__out_tmp[i][0])
+        if (!slots[i].file && !out_tmp[i][0])
             k = i;
     if (k < 0) {
         mr_error(ctx, MR_EINVAL, "%s: more than %d outputs open at once",
@@ -301,15 +319,15 @@ FILE *mr_out_open(mr_ctx *ctx, const char *path)
     mode_t um = umask(0);
     umask(um);
     (void)fchmod(fd, 0666 & ~um); /* on failure 0600 stays: stricter */
-    strcpy(mr__out_tmp[k], tmpl);
+    strcpy(out_tmp[k], tmpl);
     strcpy(slots[k].path, path);
     strcpy(slots[k].real, real);
     f = fdopen(fd, "wb");
     if (!f) {
         mr_error(ctx, MR_EIO, "%s: %s", path, strerror(errno));
         close(fd);
-        unlink(mr__out_tmp[k]);
-        mr__out_tmp[k][0] = '\0';
+        unlink(out_tmp[k]);
+        out_tmp[k][0] = '\0';
         goto out;
     }
     slots[k].file = f;
@@ -355,20 +373,20 @@ static int commit_slot(mr_ctx *ctx, int k)
     else {
         /* Listed before the rename: a signal in between must not miss it. */
         int d = 0;
-        while (d < MR_OUT_DONE_MAX && mr__out_done[d][0])
+        while (d < MR_OUT_DONE_MAX && out_done[d][0])
             d++;
         if (d < MR_OUT_DONE_MAX)
-            strcpy(mr__out_done[d], o->real);
-        if (rename(mr__out_tmp[k], o->real) != 0) {
+            strcpy(out_done[d], o->real);
+        if (rename(out_tmp[k], o->real) != 0) {
             rc = mr_error(ctx, MR_EIO, "%s: cannot rename the finished file "
                           "into place: %s", o->path, strerror(errno));
             if (d < MR_OUT_DONE_MAX)
-                mr__out_done[d][0] = '\0';
+                out_done[d][0] = '\0';
         }
     }
     if (rc != MR_OK)
-        unlink(mr__out_tmp[k]);
-    mr__out_tmp[k][0] = '\0';
+        unlink(out_tmp[k]);
+    out_tmp[k][0] = '\0';
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* mr_merge.c -- the output phase: sort per rank, merge on rank 0.
+/* mr_output.c -- the output phase: sort per rank, merge on rank 0.
  *
  * Every rank sorts its own output run (its partition of the keys) by the
  * job's order, in parallel; rank 0 then merges the P sorted runs and calls
@@ -19,30 +19,34 @@
  * calling the job) so no rank is left in a send.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_keysort.h"
+#include "mr_mpierr.h"
+#include "mr_phases.h"
 
 #include <errno.h>
-#include "mr_keysort.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { TAG_CHUNK = 4721 };
 
-int mr__out_compare(const struct mr_job *job, const mr_rec *a, const mr_rec *b)
+/* The total order the output follows (order, then key, then value). */
+static int out_compare(const mr_ctx *ctx, const mr_rec *a, const mr_rec *b)
 {
-    if (job->order) {
-        int c = job->order(a->key, a->value, b->key, b->value);
-        if (c)
-            return c;
-    }
-    int c = mr__bytes_cmp(a->key, b->key);
+    const struct mr_job *job = &ctx->job;
+    int c = 0;
+    if (job->order_ctx)
+        c = job->order_ctx(ctx, a->key, a->value, b->key, b->value);
+    else if (job->order)
+        c = job->order(a->key, a->value, b->key, b->value);
+    if (c)
+        return c;
+    c = mr__bytes_cmp(a->key, b->key);
     return c ? c : mr__bytes_cmp(a->value, b->value);
 }
 
 typedef struct sort_arg {
-    const struct mr_job *job;
+    const mr_ctx *ctx;
     const unsigned char *base;
 } sort_arg;
 
@@ -54,7 +58,7 @@ static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
     mr_rec ra, rb;
     mr__rec_read(s->base + x->ref, &ra);
     mr__rec_read(s->base + y->ref, &rb);
-    int c = mr__out_compare(s->job, &ra, &rb);
+    int c = out_compare(s->ctx, &ra, &rb);
     return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
 }
 
@@ -63,8 +67,12 @@ static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
  * eight key bytes. A job with an order but no order_key gets 0 for every
  * record: the radix passes are skipped and the merge sort compares
  * everything. */
-static uint64_t order_key(const struct mr_job *job, const mr_rec *r)
+static uint64_t order_key(const mr_ctx *ctx, const mr_rec *r)
 {
+    const struct mr_job *job = &ctx->job;
+    if (job->order_ctx)
+        return job->order_key_ctx ? job->order_key_ctx(ctx, r->key, r->value)
+                                  : 0;
     if (!job->order)
         return mr_prefix64(r->key.ptr, r->key.len);
     return job->order_key ? job->order_key(r->key, r->value) : 0;
@@ -73,14 +81,13 @@ static uint64_t order_key(const struct mr_job *job, const mr_rec *r)
 /* The records of run b in output order: their offsets (ref) with their
  * order keys, or NULL when b is already in order (read it front to back).
  *
- * OPTIMIZATION: the run is not rewritten in order. Rank 0 merges its own
- * run through this index and the other ranks gather their chunks through
- * it (send_run), so no sorted copy of the run is made: on the 4 M
- * whitespace tokens of the 1 GB benchmark corpus at -np 2 that copy was
- * some 45 MiB of fresh pages per rank, faulted in on the output phase's
- * critical path. The index also carries each record's order key, which
- * rank 0's merge would otherwise compute again. */
-static mr_keyed *sort_run(const struct mr_job *job, const mr_kvbuf *b)
+ * The run is not rewritten in order: rank 0 merges its own run through
+ * this index and the other ranks gather their chunks through it
+ * (send_run), so no sorted copy of the run is faulted in on the output
+ * phase's critical path (docs/performance.md, "The output phase"). The
+ * index also carries each record's order key, which rank 0's merge would
+ * otherwise compute again. */
+static mr_keyed *sort_run(const mr_ctx *ctx, const mr_kvbuf *b)
 {
     if (b->nrec < 2)
         return NULL;
@@ -91,7 +98,7 @@ static mr_keyed *sort_run(const struct mr_job *job, const mr_kvbuf *b)
     size_t off = mr__rec_read(b->data, &prev);
     for (size_t i = 1; i < b->nrec && in_order; i++) {
         off += mr__rec_read(b->data + off, &cur);
-        if (mr__out_compare(job, &prev, &cur) > 0)
+        if (out_compare(ctx, &prev, &cur) > 0)
             in_order = 0;
         prev = cur;
     }
@@ -102,11 +109,11 @@ static mr_keyed *sort_run(const struct mr_job *job, const mr_kvbuf *b)
     for (size_t i = 0; i < b->nrec; i++) {
         mr_rec r;
         size_t sz = mr__rec_read(b->data + off, &r);
-        recs[i].key = order_key(job, &r);
+        recs[i].key = order_key(ctx, &r);
         recs[i].ref = off;
         off += sz;
     }
-    sort_arg arg = {job, b->data};
+    sort_arg arg = {ctx, b->data};
     mr_keysort(recs, tmp, b->nrec, keyed_cmp, &arg);
     g_free(tmp);
     return recs;
@@ -176,7 +183,7 @@ static int advance(mr_ctx *ctx, cursor *c)
         fetch(ctx, c);
     }
     c->p += mr__rec_read(c->p, &c->cur);
-    c->key = order_key(&ctx->job, &c->cur);
+    c->key = order_key(ctx, &c->cur);
     return 1;
 }
 
@@ -195,7 +202,7 @@ typedef struct heap {
     int *a;
     int n;
     cursor *c;
-    const struct mr_job *job;
+    const mr_ctx *ctx;
 } heap;
 
 /* OPTIMIZATION: the order keys first, as in the sort; the job's order
@@ -204,7 +211,7 @@ static int less(const heap *h, int x, int y)
 {
     if (h->c[x].key != h->c[y].key)
         return h->c[x].key < h->c[y].key;
-    int c = mr__out_compare(h->job, &h->c[x].cur, &h->c[y].cur);
+    int c = out_compare(h->ctx, &h->c[x].cur, &h->c[y].cur);
     return c ? c < 0 : h->c[x].rank < h->c[y].rank;
 }
 
@@ -225,19 +232,20 @@ static void sift_down(heap *h, int i)
     }
 }
 
-static int merge_on_root(mr_ctx *ctx, const mr_keyed *order)
+static int merge_on_root(mr_ctx *ctx, const mr_kvbuf *run,
+                         const mr_keyed *order)
 {
     int P = ctx->nranks, rc = MR_OK;
     mr_output_fn *out = ctx->job.output ? ctx->job.output : default_output;
     cursor *cs = g_new0(cursor, P);
-    heap h = {.a = g_new(int, P), .n = 0, .c = cs, .job = &ctx->job};
+    heap h = {.a = g_new(int, P), .n = 0, .c = cs, .ctx = ctx};
     for (int r = 0; r < P; r++) {
         cs[r].rank = r;
         if (r == 0) {
-            cs[r].base = cs[r].p = ctx->out.data;
-            cs[r].end = ctx->out.data + ctx->out.len;
+            cs[r].base = cs[r].p = run->data;
+            cs[r].end = run->data + run->len;
             cs[r].order = order;
-            cs[r].n = ctx->out.nrec;
+            cs[r].n = run->nrec;
         } else {
             cs[r].remote = 1;
             fetch(ctx, &cs[r]);
@@ -276,14 +284,12 @@ static int merge_on_root(mr_ctx *ctx, const mr_keyed *order)
 
 /* Sends the own run to rank 0 in order: chunks of at most shuffle_round
  * bytes (at least one record each), then an empty chunk. */
-static void send_run(mr_ctx *ctx, const mr_keyed *order)
+static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
 {
-    const mr_kvbuf *b = &ctx->out;
-    size_t limit = (size_t)ctx->cfg->shuffle_round, nrec;
+    size_t limit = (size_t)ctx->cfg->shuffle_round;
     if (!order) { /* in order already: straight from the run */
         for (size_t pos = 0; pos < b->len;) {
-            size_t n =
-                mr__shuffle_cut(b->data + pos, b->len - pos, limit, &nrec);
+            size_t n = mr__rec_cut(b->data + pos, b->len - pos, limit);
             MR_MPI(MPI_Send(b->data + pos, (int)n, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
             pos += n;
         }
@@ -315,14 +321,14 @@ static void send_run(mr_ctx *ctx, const mr_keyed *order)
     MR_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
 }
 
-int mr__merge_output(mr_ctx *ctx)
+int mr__output_run(mr_ctx *ctx, const mr_kvbuf *out)
 {
-    mr_keyed *order = sort_run(&ctx->job, &ctx->out);
+    mr_keyed *order = sort_run(ctx, out);
     int rc = MR_OK;
     if (ctx->rank != 0)
-        send_run(ctx, order);
+        send_run(ctx, out, order);
     else
-        rc = merge_on_root(ctx, order);
+        rc = merge_on_root(ctx, out, order);
     g_free(order);
     return rc;
 }

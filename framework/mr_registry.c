@@ -31,7 +31,9 @@
  * reported and skipped instead of ending the listing.
  */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include "mr_ctx.h"
+#include "mr_optint.h"
+#include "mr_signal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -250,6 +253,29 @@ static char *name_from_path(const char *path)
     return base;
 }
 
+/* g_module_open's error, but a job built against a newer libmr (a symbol
+ * version this one lacks, libmr.map) gets the versions instead. */
+static char *load_error(const char *shown, const char *why, int *rc)
+{
+    *rc = MR_EINVAL;
+    const char *v = strstr(why, "version `MR_");
+    if (!v)
+        v = strstr(why, "version 'MR_");
+    if (v && strstr(why, "not found")) {
+        int major = 0, minor = 0;
+        if (sscanf(v + 12, "%d.%d", &major, &minor) == 2) {
+            *rc = MR_EABI;
+            return g_strdup_printf(
+                "%s: built for mr %d.%d: it needs libmr's symbols of ABI "
+                "%d.%d, and this mr has ABI %d.%d; rebuild the job "
+                "against this mr or install a newer mr",
+                shown, major, minor, major, minor, MR_ABI_MAJOR,
+                MR_ABI_MINOR);
+        }
+    }
+    return g_strdup_printf("%s: cannot load plugin: %s", shown, why);
+}
+
 int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
 {
     int rc = MR_OK;
@@ -290,9 +316,7 @@ int mr_registry_load_file(mr_registry *reg, const char *path, char **error)
     mod = g_module_open(real, G_MODULE_BIND_LOCAL);
     if (!mod) {
         mr__signal_loading(NULL);
-        rc = MR_EINVAL;
-        *error = g_strdup_printf("%s: cannot load plugin: %s", shown,
-                                 g_module_error());
+        *error = load_error(shown, g_module_error(), &rc);
         goto out;
     }
     gpointer fn = NULL;
@@ -553,15 +577,4 @@ size_t mr_registry_count(const mr_registry *reg)
 const struct mr_job *mr_registry_at(const mr_registry *reg, size_t i)
 {
     return &((entry *)g_ptr_array_index(reg->entries, i))->job;
-}
-
-const char *mr_registry_path(const mr_registry *reg,
-                             const struct mr_job *job)
-{
-    for (guint i = 0; i < reg->entries->len; i++) {
-        entry *e = g_ptr_array_index(reg->entries, i);
-        if (&e->job == job)
-            return e->path;
-    }
-    return NULL;
 }

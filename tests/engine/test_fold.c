@@ -1,6 +1,9 @@
-/* test_combine.c -- the fold-at-emit table. */
+/* test_fold.c -- the fold-at-emit table. */
 /* SPDX-License-Identifier: MIT */
-#include "mr_internal.h"
+#include <glib.h>
+
+#include "mr_fold.h"
+#include "mr_kvbuf.h"
 #include "mr_test.h"
 
 #include <stdio.h>

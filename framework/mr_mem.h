@@ -1,0 +1,16 @@
+/* mr_mem.h -- PRIVATE to the framework: the --mem-limit guard (mr_mem.c).
+ */
+/* SPDX-License-Identifier: MIT */
+#ifndef MR_MEM_H
+#define MR_MEM_H
+
+#include <stdint.h>
+
+#include "mr_ctx.h"
+
+/* With --mem-limit: MR_OK if the rank's resident size plus `extra` bytes
+ * about to be allocated for `what` stays under the limit; else an
+ * mr_error saying how much was needed. */
+int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what);
+
+#endif /* MR_MEM_H */
