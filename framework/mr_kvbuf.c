@@ -1,7 +1,7 @@
 /* mr_kvbuf.c -- append-only runs of serialised key/value records.
  *
  * Pairs are packed back to back into one growing arena per run
- * ([u32 klen][u32 vlen][u32 task][key][value], see mr_internal.h), so an
+ * ([u32 klen][u32 vlen][u32 task][key][value], see mr_kvbuf.h), so an
  * emit costs a memcpy, never a malloc, and a run is already the wire
  * format of the shuffle. Growth doubles, so appends are amortised O(1) and
  * a run wastes at most half its capacity.

@@ -39,19 +39,21 @@ struct mr_optset {
 
 static const mr_option engine_options[] = {
     {"schedule", MR_OPT_STRING, "dynamic",
-     "map-task scheduling: block, cyclic, dynamic or master"},
+     "NAME: map-task scheduling: block, cyclic, dynamic or master"},
     {"shuffle-round", MR_OPT_INT, "1G",
-     "bytes each rank sends per shuffle round (k/M/G suffixes)"},
+     "BYTES: what each rank sends per shuffle round (k/M/G suffixes)"},
     {"mem-limit", MR_OPT_INT, "0",
-     "stop, saying why, if a rank would use more memory (k/M/G; 0: none)"},
+     "BYTES: stop, saying why, if a rank would use more memory (k/M/G; 0: "
+     "none)"},
     {"stall-timeout", MR_OPT_DOUBLE, "20",
-     "end the run if a rank gives no sign of life for this many seconds "
+     "SECONDS: end the run if a rank gives no sign of life for this long "
      "(stopped, hung, cut off; 0: never)"},
     {"stats", MR_OPT_FLAG, NULL, "print a table of phase times at the end"},
     {"stats-json", MR_OPT_STRING, NULL,
-     "write the run's phase, rank and task statistics as JSON"},
+     "FILE: write the run's phase, rank and task statistics as JSON"},
     {"trace", MR_OPT_STRING, NULL,
-     "write a timeline of every rank (Chrome trace format, for Perfetto)"},
+     "FILE: write a timeline of every rank (Chrome trace format, for "
+     "Perfetto)"},
     {"quiet", MR_OPT_FLAG, NULL, "no progress reports"},
     {"help", MR_OPT_FLAG, NULL, "print this help and exit"},
     {NULL, 0, NULL, NULL},
@@ -291,16 +293,42 @@ out:
     return rc;
 }
 
+/* The name of an option's value in --help: a help text that begins with
+ * one upper-case word and ": " names it ("FILE: write the table here"),
+ * else the type does (N, X, TEXT). Sets *help past the name. */
+static const char *value_name(const mr_option *o, const char **help,
+                              char *buf, size_t size)
+{
+    const char *h = o->help ? o->help : "";
+    *help = h;
+    if (o->type == MR_OPT_FLAG)
+        return "";
+    const char *colon = strstr(h, ": ");
+    size_t n = colon ? (size_t)(colon - h) : 0;
+    int named = n > 0 && n < size - 1 && g_ascii_isupper(h[0]);
+    for (size_t i = 0; named && i < n; i++)
+        named = g_ascii_isupper(h[i]) || g_ascii_isdigit(h[i]) ||
+                strchr("_-.,:|", h[i]) != NULL;
+    if (named) {
+        buf[0] = ' ';
+        memcpy(buf + 1, h, n);
+        buf[n + 1] = '\0';
+        *help = colon + 2;
+        return buf;
+    }
+    return o->type == MR_OPT_INT ? " N" : o->type == MR_OPT_DOUBLE ? " X"
+                                                                  : " TEXT";
+}
+
 static void usage_table(GString *s, const mr_option *t)
 {
     for (size_t i = 0; t && t[i].name; i++) {
         const mr_option *o = &t[i];
-        const char *arg = o->type == MR_OPT_INT      ? " N"
-                          : o->type == MR_OPT_DOUBLE ? " X"
-                          : o->type == MR_OPT_STRING ? " TEXT"
-                                                     : "";
+        char buf[64];
+        const char *help;
+        const char *arg = value_name(o, &help, buf, sizeof buf);
         char *left = g_strdup_printf("--%s%s", o->name, arg);
-        g_string_append_printf(s, "  %-22s %s", left, o->help ? o->help : "");
+        g_string_append_printf(s, "  %-24s %s", left, help);
         if (o->fallback && o->type != MR_OPT_FLAG)
             g_string_append_printf(s, " (default: %s)", o->fallback);
         g_string_append_c(s, '\n');

@@ -109,9 +109,9 @@ static const mr_option mm_options[] = {
      "also cut k into this many chunks; reduce adds the partial blocks"},
     {"seed", MR_OPT_INT, "1", "seed of the generated A and B"},
     {"a", MR_OPT_STRING, NULL,
-     "read A from this .npy file (float64, C or Fortran order)"},
-    {"b", MR_OPT_STRING, NULL, "read B from this .npy file"},
-    {"out", MR_OPT_STRING, NULL, "write C to this .npy file"},
+     "FILE: read A from this .npy file (float64, C or Fortran order)"},
+    {"b", MR_OPT_STRING, NULL, "FILE: read B from this .npy file"},
+    {"out", MR_OPT_STRING, NULL, "FILE: write C to this .npy file"},
     {"verify", MR_OPT_FLAG, NULL,
      "recompute C on rank 0 with one cblas_dgemm; fail if an element's "
      "error exceeds 1e-12 * k"},

@@ -1,5 +1,5 @@
 /* stream.c -- map-reduce with any programs as mapper and reducer, in the
- * Hadoop Streaming convention (issue 8).
+ * Hadoop Streaming convention.
  *
  *   mpirun -np N mr-run stream --mapper CMD --reducer CMD [--combiner CMD]
  *                              [--out FILE] INPUT...
@@ -103,17 +103,18 @@ typedef struct st_state {
 
 static const mr_option st_options[] = {
     {"mapper", MR_OPT_STRING, NULL,
-     "command run by /bin/sh for each map task: lines in, key<TAB>value out"},
+     "COMMAND: run by /bin/sh for each map task: lines in, key<TAB>value "
+     "out"},
     {"reducer", MR_OPT_STRING, NULL,
-     "command run once per rank: sorted key<TAB>value lines in, lines out"},
+     "COMMAND: run once per rank: sorted key<TAB>value lines in, lines out"},
     {"combiner", MR_OPT_STRING, NULL,
-     "command run on each task's sorted mapper output (optional)"},
+     "COMMAND: run on each task's sorted mapper output (optional)"},
     {"out", MR_OPT_STRING, NULL,
-     "write the output lines (sorted) there instead of stdout"},
+     "FILE: write the output lines (sorted) there instead of stdout"},
     {"task-timeout", MR_OPT_DOUBLE, "0",
-     "seconds a mapper or combiner may take for one task, the reducer for "
-     "all its input; past it the program and all it started are killed "
-     "and the run fails (0: no limit, the default)"},
+     "SECONDS: a mapper or combiner may take this long for one task, the "
+     "reducer for all its input; past it the program and all it started "
+     "are killed and the run fails (0: no limit, the default)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -292,33 +293,44 @@ static void note_chunk(st_state *st, const mr_input_chunk *c)
         abort();
 }
 
-/* Runs the mapper over the open task; its pairs are emitted, or collected
+/* A mapper being fed a task's chunks. */
+typedef struct map_run {
+    st_state *st;
+    st_proc *p;
+    int open_line; /* the last byte written was not '\n' */
+    int rc;        /* what the last write said */
+} map_run;
+
+static int mapper_chunk(mr_ctx *ctx, const mr_input_chunk *c, void *arg)
+{
+    map_run *m = arg;
+    (void)ctx;
+    note_chunk(m->st, c);
+    int rc = st_proc_write(m->p, c->data, c->len, pair_line, m->st);
+    if (c->len)
+        m->open_line = c->data[c->len - 1] != '\n';
+    if (rc == MR_OK && m->open_line && !(c->flags & MR_INPUT_CONTINUES)) {
+        rc = st_proc_write(m->p, "\n", 1, pair_line, m->st); /* end of file */
+        m->open_line = 0;
+    }
+    return m->rc = rc;
+}
+
+/* Runs the mapper over the task; its pairs are emitted, or collected
  * when there is a combiner. */
-static int run_mapper(mr_ctx *ctx, st_state *st)
+static int run_mapper(mr_ctx *ctx, st_state *st, mr_bytes task)
 {
     st_proc p;
-    mr_input_chunk c;
     char where[400];
     int rc = st_proc_start(&p, st->mapper);
     st_proc_set_timeout(&p, st->task_timeout);
     st->cur = &p;
-    int open_line = 0; /* the last byte written was not '\n' */
-    while (rc == MR_OK) {
-        int n = mr_input_reader_next(st->reader, &c);
-        if (n < 0) {
+    if (rc == MR_OK) {
+        map_run m = {.st = st, .p = &p};
+        rc = mr_input_each(ctx, st->reader, task, mapper_chunk, &m);
+        if (rc != MR_OK && m.rc == MR_OK) {
             st_proc_kill(&p);
-            return mr_error(ctx, n, "%s", mr_input_reader_error(st->reader));
-        }
-        if (n == 0)
-            break;
-        note_chunk(st, &c);
-        mr_ctx_add_bytes(ctx, c.len);
-        rc = st_proc_write(&p, c.data, c.len, pair_line, st);
-        if (c.len)
-            open_line = c.data[c.len - 1] != '\n';
-        if (rc == MR_OK && open_line && !(c.flags & MR_INPUT_CONTINUES)) {
-            rc = st_proc_write(&p, "\n", 1, pair_line, st); /* end of file */
-            open_line = 0;
+            return rc; /* the input's error, reported by mr_input_each */
         }
     }
     if (rc == MR_OK)
@@ -376,12 +388,8 @@ static int stream_map(mr_ctx *ctx, mr_bytes task)
     st->last_path = NULL;
     st->bad[0] = '\0';
     st_pairs_clear(&st->pairs);
-    int rc = mr_input_reader_open(st->reader, task);
-    if (rc != MR_OK)
-        return mr_error(ctx, rc, "%s", mr_input_reader_error(st->reader));
     st->collect = st->combiner != NULL;
-    rc = run_mapper(ctx, st);
-    mr_input_reader_close(st->reader);
+    int rc = run_mapper(ctx, st, task);
     st->collect = 0;
     if (rc == MR_OK && st->combiner && st->pairs.n > 0)
         rc = run_combiner(st);

@@ -1,5 +1,5 @@
 /* wordcount.c -- count the occurrences of each word in a collection of
- * documents (issue 3).
+ * documents.
  *
  *   mpirun -np N mr-run wordcount [--top K] [--out FILE]
  *                                 [--tokens words|whitespace]
@@ -7,8 +7,8 @@
  *
  * split (rank 0) plans the INPUTs with mr_input_split(): big files become
  * byte ranges, small files groups, each .gz one task, `-` a temporary copy
- * of stdin (see mr/mr_input.h). map streams a task through an
- * mr_input_reader (1 MiB buffer) and the tokenizer (wc_token.c), and emits
+ * of stdin (see mr/mr_input.h). map streams a task with mr_input_each()
+ * (one 1 MiB buffer) through the tokenizer (wc_token.c), and emits
  * (word, u64 1) per token. The job uses fold-at-emit (value_size 8, fold
  * adds), so each rank keeps one counter per distinct word and the shuffle
  * moves one pair per word and rank, not one per token; reduce is NULL and
@@ -60,9 +60,11 @@ static const mr_option wc_options[] = {
     {"top", MR_OPT_INT, "10",
      "print the N most frequent words on stdout (N > 0)"},
     {"out", MR_OPT_STRING, NULL,
-     "write the full table (word<TAB>count, most frequent first) there"},
+     "FILE: write the full table (word<TAB>count, most frequent first) "
+     "there"},
     {"tokens", MR_OPT_STRING, "words",
-     "words: runs of letters, digits, UTF-8; whitespace: runs of non-blanks"},
+     "MODE: words (runs of letters, digits, UTF-8) or whitespace (runs of "
+     "non-blanks)"},
     {"case-sensitive", MR_OPT_FLAG, NULL,
      "keep ASCII case in words mode (whitespace mode always does)"},
     {NULL, 0, NULL, NULL},
@@ -109,34 +111,20 @@ static int emit_word(void *arg, const unsigned char *word, size_t len)
     return mr_emit(arg, mr_mem(word, len), mr_mem(&one, sizeof one));
 }
 
+static int wc_chunk(mr_ctx *ctx, const mr_input_chunk *c, void *arg)
+{
+    wc_state *st = arg;
+    return wc_tok_feed(&st->tok, c->data, c->len,
+                       (c->flags & MR_INPUT_CONTINUES) != 0, emit_word, ctx);
+}
+
 static int wc_map(mr_ctx *ctx, mr_bytes task)
 {
     wc_state *st = mr_ctx_state(ctx);
     if (!st->reader)
         st->reader = mr_input_reader_new(st->tok.sep, 0);
-    mr_input_chunk c;
-    int rc = mr_input_reader_open(st->reader, task);
-    if (rc != MR_OK)
-        goto bad_input;
     wc_tok_reset(&st->tok);
-    for (;;) {
-        rc = mr_input_reader_next(st->reader, &c);
-        if (rc < 0)
-            goto bad_input;
-        if (rc == 0)
-            break;
-        mr_ctx_add_bytes(ctx, c.len);
-        rc = wc_tok_feed(&st->tok, c.data, c.len,
-                         (c.flags & MR_INPUT_CONTINUES) != 0, emit_word, ctx);
-        if (rc != MR_OK)
-            break; /* mr_emit said why */
-    }
-    mr_input_reader_close(st->reader);
-    return rc;
-bad_input:
-    rc = mr_error(ctx, rc, "%s", mr_input_reader_error(st->reader));
-    mr_input_reader_close(st->reader);
-    return rc;
+    return mr_input_each(ctx, st->reader, task, wc_chunk, st);
 }
 
 static uint64_t count_of(mr_bytes v)

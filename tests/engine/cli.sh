@@ -47,7 +47,7 @@ expect_fail 2 "'sometimes' is not one of block, cyclic, dynamic, master" "bad sc
 
 run 1 skew --help
 check "JOB --help: job options" grep -q -- '--keys N' "$T/out"
-check "JOB --help: engine options" grep -q -- '--shuffle-round N' "$T/out"
+check "JOB --help: engine options" grep -q -- '--shuffle-round BYTES' "$T/out"
 check "JOB --help: exit 0" test "$rc" = 0
 
 # --plugin FILE.so, with and without the job name.

@@ -122,7 +122,12 @@ static void test_usage_text(void)
     char *u = mr_usage(&job);
     CU_ASSERT_PTR_NOT_NULL(strstr(u, "--top N"));
     CU_ASSERT_PTR_NOT_NULL(strstr(u, "(default: 10)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(u, "--schedule TEXT"));
+    /* a help text that begins "NAME: " names the value */
+    CU_ASSERT_PTR_NOT_NULL(strstr(u, "--schedule NAME "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(u, "--trace FILE "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(u, " write a timeline of every rank"));
+    CU_ASSERT_PTR_NULL(strstr(u, "FILE: write"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(u, "--out TEXT ")); /* no name: the type */
     free(u);
 }
 

@@ -1,6 +1,9 @@
 /* fuzz_input.c -- libFuzzer target: the input layer's planner, range
- * reader and gzip reader (framework/mr_input.c).
+ * reader, gzip reader and descriptor decoder (framework/mr_input_*.c).
  *
+ * The input is first decoded as a task descriptor (mr_input_describe):
+ * it must describe it or say it is malformed, never read past it. (Not
+ * read as a task: its paths could name any file, /dev/zero included.)
  * The input is written twice: as a plain file and as a file named .gz.
  * The plain file is planned for 3 ranks with tiny ranges (so records cross
  * range borders everywhere) and read with a small buffer: every byte must
@@ -52,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    char text[256];
+    mr_input_describe(mr_mem(data, size), text, sizeof text);
     if (!dir[0]) {
         strcpy(dir, "/tmp/mrfuzz.XXXXXX");
         if (!mkdtemp(dir))

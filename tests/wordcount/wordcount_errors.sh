@@ -25,6 +25,15 @@ expect_fail 2 "cannot write|No such" "--out in a missing folder" 2 \
 expect_fail 1 "$T/missing.txt: No such file or directory" "missing file" 2 \
     wordcount --out "$T/o/t.tsv" "$T/ok.txt" "$T/missing.txt"
 no_output "missing file"
+# Several missing: each is named, on a line of its own, still exit 1.
+expect_fail 1 "$T/missing1.txt: No such file or directory" \
+    "several missing files: the first" 2 wordcount --out "$T/o/t.tsv" \
+    "$T/missing1.txt" "$T/ok.txt" "$T/missing2.txt" "$T/missing3.txt"
+check "several missing files: the second, on its own line" \
+    grep -Eq "^$T/missing2.txt: No such file or directory\$" "$T/err"
+check "several missing files: the third, on its own line" \
+    grep -Eq "^$T/missing3.txt: No such file or directory\$" "$T/err"
+no_output "several missing files"
 mkdir -p "$T/d/sub"
 cp "$T/ok.txt" "$T/d/sub/a.txt"
 ln -s "$T/d/gone" "$T/d/sub/dangling"

@@ -71,22 +71,29 @@ static int ix_split(mr_ctx *ctx)
     return mr_input_split(ctx, mr_ctx_argc(ctx), mr_ctx_argv(ctx), &st->plan);
 }
 
+/* One task's reading: the state and whether the last chunk ended inside
+ * a word longer than the reader's buffer. */
+typedef struct ix_task {
+    const ix_state *st;
+    int in_long;
+} ix_task;
+
 /* Emits (word, document) for the words of one chunk. A chunk ends at a
  * separator, so no word is cut, except one longer than the reader's
  * buffer (1 MiB): it comes in pieces flagged MR_INPUT_CONTINUES and is
- * left out like any word over MAX_WORD. *in_long says that the last chunk
- * ended inside such a word. */
-static int ix_chunk(mr_ctx *ctx, const ix_state *st, mr_input_chunk *c,
-                    int *in_long)
+ * left out like any word over MAX_WORD. */
+static int ix_chunk(mr_ctx *ctx, const mr_input_chunk *c, void *arg)
 {
+    ix_task *t = arg;
+    const ix_state *st = t->st;
     mr_bytes doc = mr_str(c->path);
     size_t i = 0, n = c->len;
     unsigned char *d = c->data;
-    if (*in_long) /* the tail of a long word */
+    if (t->in_long) /* the tail of a long word */
         while (i < n && !st->sep[d[i]])
             i++;
-    *in_long = (c->flags & MR_INPUT_CONTINUES) != 0;
-    if (*in_long)
+    t->in_long = (c->flags & MR_INPUT_CONTINUES) != 0;
+    if (t->in_long)
         return MR_OK; /* a piece of a long word: no separator in it */
     while (i < n) {
         while (i < n && st->sep[d[i]])
@@ -105,28 +112,15 @@ static int ix_chunk(mr_ctx *ctx, const ix_state *st, mr_input_chunk *c,
     return MR_OK;
 }
 
+/* mr_input_each() reads the task, counts its bytes, stops on request and
+ * reports read errors; the job only looks at the chunks. */
 static int ix_map(mr_ctx *ctx, mr_bytes task)
 {
     ix_state *st = mr_ctx_state(ctx);
     if (!st->reader) /* the first task on this rank */
         st->reader = mr_input_reader_new(st->sep, 0);
-    int rc = mr_input_reader_open(st->reader, task), in_long = 0;
-    mr_input_chunk c;
-    while (rc == MR_OK) {
-        int got = mr_input_reader_next(st->reader, &c);
-        if (got == 0)
-            break; /* end of the task */
-        if (got < 0)
-            rc = got;
-        else {
-            mr_ctx_add_bytes(ctx, c.len);
-            rc = ix_chunk(ctx, st, &c, &in_long);
-        }
-    }
-    if (rc != MR_OK && *mr_input_reader_error(st->reader)) /* not mr_emit */
-        rc = mr_error(ctx, rc, "%s", mr_input_reader_error(st->reader));
-    mr_input_reader_close(st->reader);
-    return rc;
+    ix_task t = {st, 0};
+    return mr_input_each(ctx, st->reader, task, ix_chunk, &t);
 }
 
 static int bytes_cmp(const void *pa, const void *pb)

@@ -3,11 +3,17 @@
  * Jobs that read documents (wordcount, stream) share this layer. It knows
  * files, folders, gzip and standard input, and records that end at a
  * separator byte; it knows nothing about words or lines beyond the
- * separator table the caller passes.
+ * separator table the caller passes. A job uses three calls:
+ *
+ *   setup   mr_input_check_args(): no INPUT is a usage error (exit 2);
+ *   split   mr_input_split(): plans the INPUTs into tasks (rank 0);
+ *   map     mr_input_each(): hands the job's function each chunk of the
+ *           task, counting bytes and honouring stop requests.
  *
  * Planning (in a job's split, rank 0): mr_input_split() walks the INPUT
- * arguments, checks that everything can be opened before any work starts,
- * and cuts the input into tasks with mr_task_add():
+ * arguments, checks that everything can be opened before any work starts
+ * (naming every argument that cannot be), and cuts the input into tasks
+ * with mr_task_add():
  *   - a big plain file becomes byte ranges of about
  *     max(1 MiB, total / (nranks * 8)) bytes;
  *   - small files are grouped, in path order, into tasks of about that size;
@@ -25,7 +31,8 @@
  * links; a folder that is its own ancestor (a symlink loop) is skipped.
  * Inside folders, entries that are neither regular files nor folders
  * (FIFOs, sockets, devices) are skipped; named on the command line they
- * are an error. Empty plain files produce no task.
+ * are an error. Empty plain files produce no task. A task is an opaque
+ * byte string: only this layer reads it.
  *
  * Reading (in map, on whichever rank runs the task): an mr_input_reader
  * streams a task's bytes through one buffer (1 MiB by default; memory does
@@ -37,12 +44,20 @@
  * share no record and miss none; an empty range (len 0) holds no record. A
  * record longer than the buffer comes in pieces: every piece but the last has
  * MR_INPUT_CONTINUES set (and holds no separator), and the record goes on in
- * the next chunk, which may be empty.
+ * the next chunk, which may be empty. Records made of several lines (FASTA)
+ * are a job's business: docs/writing-a-job.md shows the pattern.
  *
- * Errors: functions return MR_OK or a negative MR_E* code, and the message
- * (naming the file, and the byte offset for read and gzip errors) is kept
- * by the object: mr_input_plan_error(), mr_input_reader_error(). Running out
- * of memory aborts.
+ * Errors: functions return MR_OK or a negative MR_E* code. The calls that
+ * take a context (mr_input_split, mr_input_each, mr_input_check_args)
+ * report through mr_error(); the objects used on their own keep the
+ * message of their last failure (mr_input_plan_error(),
+ * mr_input_reader_error()). Messages name the file, and the byte offset
+ * for read and gzip errors. Running out of memory aborts.
+ *
+ * Compatibility: mr_input_chunk only ever grows at its end. The host fills
+ * it: mr_input_each() hands the job a const pointer to its own chunk, and
+ * mr_input_reader_next() passes the size the caller was compiled with, so
+ * a job built against an older header is never written past its struct.
  */
 /* SPDX-License-Identifier: MIT */
 #ifndef MR_INPUT_H
@@ -60,8 +75,10 @@ extern "C" {
 /* Chunk flag: the chunk's last record goes on in the next chunk. */
 #define MR_INPUT_CONTINUES 0x1u
 
-/* Entry flag inside a task descriptor: the file is gzip (or zlib) data. */
-#define MR_INPUT_GZIP 0x1u
+/* mr_input_plan_file() flag: the file is read as gzip (or zlib) data. */
+#define MR_INPUT_FILE_GZIP 0x1u
+/* The 1.x name of MR_INPUT_FILE_GZIP, for source compatibility. */
+#define MR_INPUT_GZIP MR_INPUT_FILE_GZIP
 
 /* Ready-made separator tables for mr_input_sep_fill(). */
 typedef enum mr_input_sep_kind {
@@ -73,15 +90,22 @@ typedef enum mr_input_sep_kind {
 typedef struct mr_input_plan mr_input_plan;
 typedef struct mr_input_reader mr_input_reader;
 
-/* One piece of a task's input, as mr_input_reader_next() hands it out. */
+/* One piece of a task's input, as the reader hands it out. Read-only for
+ * the job except the bytes at data. New fields go at the end, and only
+ * there (see "Compatibility" above). */
 typedef struct mr_input_chunk {
-    unsigned char *data; /* borrowed until the next call; the caller may
+    unsigned char *data; /* borrowed until the next chunk; the job may
                             modify the bytes in place (lowercase them) */
     size_t len;
     unsigned flags;   /* MR_INPUT_CONTINUES */
     const char *path; /* file the bytes come from; borrowed likewise */
     uint64_t offset;  /* offset of data[0] in the (uncompressed) file */
 } mr_input_chunk;
+
+/* What mr_input_each() calls for each chunk, with the `arg` it was given.
+ * Returns MR_OK to go on, or a status (from mr_error()) to stop. */
+typedef int mr_input_chunk_fn(mr_ctx *ctx, const mr_input_chunk *chunk,
+                              void *arg);
 
 /* Fills sep[256] with 1 for separator bytes and 0 for the others. */
 MR_PUBLIC void mr_input_sep_fill(unsigned char sep[256],
@@ -139,6 +163,17 @@ MR_PUBLIC int mr_input_check_args(mr_ctx *ctx, const char *out);
 
 /* ---------------- reading ---------------- */
 
+/* For a job's map: reads `task` with the reader `r` (the job's, made
+ * once with mr_input_reader_new) and calls fn(ctx, chunk, arg) for each
+ * chunk, in order. It adds every chunk's length to the input byte counter
+ * (mr_ctx_add_bytes), stops at the first chunk after a stop request (a
+ * signal, a failed rank) with MR_ESTOP, and turns a reader error into
+ * mr_error() with the reader's message (the file, and the byte offset for
+ * read and gzip errors). Returns MR_OK at the end of the task, fn's status
+ * if fn stops, or that error. The reader is closed on return. ABI 1.3. */
+MR_PUBLIC int mr_input_each(mr_ctx *ctx, mr_input_reader *r, mr_bytes task,
+                            mr_input_chunk_fn *fn, void *arg);
+
 /* A reader for records ending at the bytes where sep[b] != 0 (copied).
  * bufsize 0 means 1 MiB; smaller than 16 is raised to 16. Caller owns it;
  * free with mr_input_reader_free(). */
@@ -154,8 +189,17 @@ MR_PUBLIC int mr_input_reader_open(mr_input_reader *r, mr_bytes task);
 
 /* Next chunk of the task: returns 1 and fills *chunk, 0 at the end of the
  * task, or MR_EINVAL (a file vanished, bad gzip data) / MR_EIO (read
- * error) with mr_input_reader_error(). */
+ * error) / MR_ESTOP (a stop request) with mr_input_reader_error().
+ * `size` is sizeof *chunk as the caller was compiled: fields past it are
+ * not written. Call it through the macro mr_input_reader_next(), which
+ * passes the size. ABI 1.3. */
+MR_PUBLIC int mr_input_reader_next_v(mr_input_reader *r,
+                                     mr_input_chunk *chunk, size_t size);
+/* The 1.x entry point, kept for jobs built before mr_input_reader_next_v:
+ * fills the 1.x fields of mr_input_chunk only. */
 MR_PUBLIC int mr_input_reader_next(mr_input_reader *r, mr_input_chunk *chunk);
+#define mr_input_reader_next(r, chunk)                                       \
+    mr_input_reader_next_v((r), (chunk), sizeof *(chunk))
 
 /* Closes the current file; the reader can be opened again. */
 MR_PUBLIC void mr_input_reader_close(mr_input_reader *r);

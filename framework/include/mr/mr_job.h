@@ -111,7 +111,10 @@ typedef struct mr_option {
     const char *name;     /* "--name" on the command line, without dashes */
     mr_opt_type type;
     const char *fallback; /* default as text; NULL: unset (flag: off) */
-    const char *help;     /* one line for --help */
+    const char *help;     /* one line for --help; "FILE: write it here"
+                             shows as `--name FILE  write it here` (one
+                             upper-case word, then ": ", names the value;
+                             else N, X or TEXT by type) */
 } mr_option;
 
 /* Callback types are function types, so pointer fields read as pointers. */

@@ -1,10 +1,11 @@
-/* test_mr_input.c -- unit tests of the input layer (mr_input.c).
+/* test_mr_input.c -- unit tests of the input layer's planning and reading
+ * (mr_input_plan.c, mr_input_read.c).
  *
  * The central property: ranges of a file, cut anywhere, hand out every
  * byte of the file exactly once, in whole records, so every token lands in
  * exactly one range. It is checked for random contents, random cut points
  * and odd buffer sizes, against descriptors built here from the format
- * documented in mr_input.c, and through the planner's own cutting. Then
+ * documented in mr_input_desc.c, and through the planner's own cutting. Then
  * gzip (multi-member, corrupt, truncated, trailing garbage), the folder
  * walk (order, symlink loops, what is skipped, what is an error) and
  * standard input.
