@@ -132,6 +132,7 @@ struct mr_ctx {
     char *errmsg;
 
     mr_sink sink;
+    uint64_t out_index; /* output_part: the pair's place in the global order */
     const mr_pipe *pipe; /* for reports only: phases are handed theirs */
 
     /* clocks and counters */

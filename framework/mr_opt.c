@@ -48,6 +48,9 @@ static const mr_option engine_options[] = {
     {"stall-timeout", MR_OPT_DOUBLE, "20",
      "SECONDS: end the run if a rank gives no sign of life for this long "
      "(stopped, hung, cut off; 0: never)"},
+    {"output-mode", MR_OPT_STRING, "auto",
+     "MODE: how jobs with parallel output write it: auto (in parallel where "
+     "the ranks share the output's file system), parallel, or rank0"},
     {"stats", MR_OPT_FLAG, NULL, "print a table of phase times at the end"},
     {"stats-json", MR_OPT_STRING, NULL,
      "FILE: write the run's phase, rank and task statistics as JSON"},
@@ -264,6 +267,19 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
                                  "(heartbeats come once a second; 0: "
                                  "never)",
                                  cfg->stall_timeout);
+        rc = MR_EUSAGE;
+        goto out;
+    }
+    const char *omode = es->vals[find(es, "output-mode", 11)].s;
+    static const char *const omodes[] = {"auto", "parallel", "rank0"};
+    cfg->output_mode = -1;
+    for (int m = 0; m < 3; m++)
+        if (omode && strcmp(omode, omodes[m]) == 0)
+            cfg->output_mode = m;
+    if (cfg->output_mode < 0) {
+        *error = g_strdup_printf("option --output-mode: '%s' is not one of "
+                                 "auto, parallel, rank0",
+                                 omode ? omode : "");
         rc = MR_EUSAGE;
         goto out;
     }

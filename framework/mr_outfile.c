@@ -390,6 +390,25 @@ static int commit_slot(mr_ctx *ctx, int k)
     return rc;
 }
 
+const char *mr__out_tmp_of(FILE *f)
+{
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (f && slots[i].file == f)
+            return out_tmp[i];
+    return NULL;
+}
+
+void mr__out_discard(FILE *f)
+{
+    for (int i = 0; i < MR_OUT_MAX; i++)
+        if (f && slots[i].file == f) {
+            fclose(f);
+            slots[i].file = NULL;
+            unlink(out_tmp[i]);
+            out_tmp[i][0] = '\0';
+        }
+}
+
 int mr_out_commit_file(mr_ctx *ctx, FILE *f)
 {
     for (int i = 0; i < MR_OUT_MAX; i++)

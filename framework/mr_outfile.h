@@ -5,6 +5,7 @@
 #ifndef MR_OUTFILE_H
 #define MR_OUTFILE_H
 
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "mr_ctx.h"
@@ -29,6 +30,10 @@ void mr__out_reset(void);
 /* The output (as given to mr_out_check) that is the file `st` describes,
  * or NULL. */
 const char *mr__out_same_file(const struct stat *st);
+/* The temporary name of an output mr_out_open made (NULL if f is none). */
+const char *mr__out_tmp_of(FILE *f);
+/* Closes and removes an output mr_out_open made, without committing it. */
+void mr__out_discard(FILE *f);
 /* Refuses a positional argument that is one of the outputs. */
 int mr__out_check_inputs(mr_ctx *ctx);
 

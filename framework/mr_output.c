@@ -321,8 +321,169 @@ static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
     MR_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CHUNK, ctx->comm));
 }
 
+/* ---- parallel output (output_part): sample sort across the ranks ---- */
+
+/* Records of a sorted run picked as samples: every rank sends at most this
+ * many, evenly spaced in its order. */
+#define SAMPLES 64
+
+typedef struct rec_cmp_arg {
+    const mr_ctx *ctx;
+} rec_cmp_arg;
+
+static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
+{
+    const mr_ctx *ctx = arg;
+    mr_rec ra, rb;
+    mr__rec_read(*(const unsigned char *const *)a, &ra);
+    mr__rec_read(*(const unsigned char *const *)b, &rb);
+    return out_compare(ctx, &ra, &rb);
+}
+
+/* The i-th record of run b in output order. */
+static const unsigned char *nth(const mr_kvbuf *b, const mr_keyed *order,
+                                const size_t *offs, size_t i)
+{
+    return b->data + (order ? order[i].ref : offs[i]);
+}
+
+/* P - 1 splitters, the same on every rank: from every rank's samples,
+ * gathered and sorted. Returns the gathered bytes (the splitters point
+ * into them); *spl gets nranks - 1 record pointers. */
+static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
+                                const mr_keyed *order, const size_t *offs,
+                                const unsigned char ***spl)
+{
+    int P = ctx->nranks;
+    mr_kvbuf mine;
+    mr__kvbuf_init(&mine);
+    size_t n = b->nrec, s = MIN(n, (size_t)SAMPLES);
+    for (size_t k = 0; k < s; k++) {
+        const unsigned char *r = nth(b, order, offs, (k * n + n / 2) / s);
+        mr__kvbuf_append_raw(&mine, r, mr__rec_size(r), 1);
+    }
+    int len = (int)mine.len, *lens = g_new(int, P), *displs = g_new(int, P);
+    MR_MPI(MPI_Allgather(&len, 1, MPI_INT, lens, 1, MPI_INT, ctx->comm));
+    size_t total = 0;
+    for (int r = 0; r < P; r++) {
+        displs[r] = (int)total;
+        total += (size_t)lens[r];
+    }
+    unsigned char *all = g_malloc(total ? total : 1);
+    MR_MPI(MPI_Allgatherv(mine.data, len, MPI_BYTE, all, lens, displs,
+                          MPI_BYTE, ctx->comm));
+    mr__kvbuf_fini(&mine);
+    g_free(lens);
+    g_free(displs);
+    GPtrArray *recs = g_ptr_array_new();
+    for (size_t off = 0; off < total; off += mr__rec_size(all + off))
+        g_ptr_array_add(recs, all + off);
+    g_ptr_array_sort_with_data(recs, rec_ptr_cmp, ctx);
+    *spl = g_new(const unsigned char *, P);
+    for (int d = 0; d + 1 < P; d++)
+        (*spl)[d] = recs->len ? recs->pdata[(size_t)(d + 1) * recs->len / P]
+                              : NULL;
+    g_ptr_array_free(recs, TRUE);
+    return all;
+}
+
+/* Moves the rank's output pairs so that rank d ends up with the d-th range
+ * of the global order (records up to splitter d), sorted; `mine` gets
+ * them. The exchange is the shuffle's; its counters are the shuffle's. */
+static int redistribute(mr_ctx *ctx, const mr_kvbuf *out, mr_kvbuf *mine)
+{
+    int P = ctx->nranks;
+    mr_keyed *order = sort_run(ctx, out);
+    size_t *offs = NULL;
+    if (!order) { /* in order already: walk it */
+        offs = g_new(size_t, out->nrec + 1);
+        size_t off = 0;
+        for (size_t i = 0; i < out->nrec; i++) {
+            offs[i] = off;
+            off += mr__rec_size(out->data + off);
+        }
+    }
+    const unsigned char **spl = NULL;
+    unsigned char *samples = splitters(ctx, out, order, offs, &spl);
+    mr_kvbuf *runs = g_new0(mr_kvbuf, P);
+    int d = 0;
+    for (size_t i = 0; i < out->nrec; i++) {
+        const unsigned char *r = nth(out, order, offs, i);
+        mr_rec a, b;
+        mr__rec_read(r, &a);
+        while (d + 1 < P && spl[d] &&
+               (mr__rec_read(spl[d], &b), out_compare(ctx, &a, &b) > 0))
+            d++;
+        mr__kvbuf_append_raw(&runs[d], r, mr__rec_size(r), 1);
+    }
+    g_free(order);
+    g_free(offs);
+    g_free(spl);
+    g_free(samples);
+    uint64_t sent = ctx->shuffle_sent, recv = ctx->shuffle_recv;
+    int rounds = ctx->shuffle_rounds;
+    mr_received got;
+    memset(&got, 0, sizeof got);
+    int rc = mr__shuffle_run(ctx, runs, &got);
+    ctx->shuffle_sent = sent;
+    ctx->shuffle_recv = recv;
+    ctx->shuffle_rounds = rounds;
+    for (int k = 0; k < P; k++)
+        mr__kvbuf_fini(&runs[k]);
+    g_free(runs);
+    mr__kvbuf_reserve(mine, got.own.len + got.in.len);
+    mr__kvbuf_append_raw(mine, got.own.data, got.own.len, got.own.nrec);
+    mr__kvbuf_append_raw(mine, got.in.data, got.in.len, got.in.nrec);
+    mr__kvbuf_fini(&got.own);
+    mr__kvbuf_fini(&got.in);
+    return rc;
+}
+
+/* Every rank writes its share: output_part per pair in global order, then
+ * output_end (always: it may hold collective commits). */
+static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
+{
+    mr_kvbuf mine;
+    mr__kvbuf_init(&mine);
+    int rc = MR_OK;
+    const mr_kvbuf *run = out;
+    if (ctx->nranks > 1) {
+        rc = redistribute(ctx, out, &mine);
+        run = &mine;
+    }
+    mr_keyed *order = sort_run(ctx, run);
+    uint64_t n = run->nrec, base = 0;
+    MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
+    if (ctx->rank == 0)
+        base = 0; /* Exscan leaves rank 0's undefined */
+    size_t off = 0;
+    for (size_t i = 0; rc == MR_OK && i < run->nrec; i++) {
+        mr_rec r;
+        if (order) {
+            mr__rec_read(indexed_rec(run->data, order, i, run->nrec), &r);
+        } else {
+            off += mr__rec_read(run->data + off, &r);
+        }
+        ctx->out_index = base + i;
+        rc = ctx->job.output_part(ctx, r.key, r.value);
+        if (rc != MR_OK && ctx->status == MR_OK)
+            mr_error(ctx, rc, "output_part callback failed (%s)",
+                     mr_strerror(rc));
+    }
+    g_free(order);
+    mr__kvbuf_fini(&mine);
+    if (ctx->job.output_end) {
+        int erc = ctx->job.output_end(ctx);
+        if (rc == MR_OK)
+            rc = erc;
+    }
+    return rc;
+}
+
 int mr__output_run(mr_ctx *ctx, const mr_kvbuf *out)
 {
+    if (ctx->job.output_part)
+        return output_parts(ctx, out);
     mr_keyed *order = sort_run(ctx, out);
     int rc = MR_OK;
     if (ctx->rank != 0)

@@ -13,15 +13,18 @@
  * adds), so each rank keeps one counter per distinct word and the shuffle
  * moves one pair per word and rank, not one per token; reduce is NULL and
  * passes the folded totals through. `order` sorts by count descending
- * then word ascending (bytewise); the engine sorts each rank's partition
- * in parallel and merges them on rank 0, which calls output once per word
- * in that order.
+ * then word ascending (bytewise). Output is parallel (output_part): the
+ * engine gives every rank a contiguous range of that order, and each rank
+ * writes its lines of the table into one file (mr_pfile) and its lines of
+ * the top K, if any, to stdout through rank 0; no rank holds the whole
+ * table.
  *
- * Output (rank 0):
+ * Output:
  *   stdout   the top K words, as `word<TAB>count` lines: exactly the first
- *            K lines of the --out table.
+ *            K lines of the --out table, printed once the table is in
+ *            place.
  *   --out    the full table, `word<TAB>count` lines, written to a temporary
- *            name and renamed when complete (mr_out_open/mr_out_commit).
+ *            name and renamed when complete (mr_pfile_commit).
  *   stderr   one summary line: "wordcount: B bytes, W words, D distinct,
  *            S s, R MB/s" where B counts the uncompressed input bytes read,
  *            S is the run's time up to the end of output, and MB is 10^6
@@ -47,13 +50,11 @@ typedef struct wc_state {
     mr_input_plan *plan;     /* rank 0: owns the stdin copy, if any */
     long top;
     const char *out_path; /* NULL: no table */
-    FILE *out;
-    /* With --out, the top lines wait here until the table is committed:
-     * nothing on stdout may look like success when the table failed. */
-    FILE *top_mem;
-    char *top_buf;
-    size_t top_len;
-    uint64_t words, distinct;
+    mr_pfile *table;      /* this rank's lines of the table */
+    /* This rank's lines of the top K: committed after the table, so that
+     * nothing on stdout looks like success when the table failed. */
+    mr_pfile *head;
+    uint64_t words, distinct; /* this rank's, then (output_end) the run's */
 } wc_state;
 
 static const mr_option wc_options[] = {
@@ -153,8 +154,9 @@ static uint64_t wc_order_key(mr_bytes key, mr_bytes value)
     return wc_count_key(count_of(value), key.ptr, key.len);
 }
 
-/* "word\tcount\n"; OPTIMIZATION: no printf for millions of lines. */
-static int put_line(FILE *f, mr_bytes key, uint64_t count)
+/* "word\tcount\n" into buf (at least key.len + 22 bytes); returns its
+ * length. No printf for millions of lines. */
+static size_t format_line(char *buf, mr_bytes key, uint64_t count)
 {
     char num[24];
     char *p = num + sizeof num;
@@ -164,62 +166,65 @@ static int put_line(FILE *f, mr_bytes key, uint64_t count)
     while (count /= 10);
     *--p = '\t';
     size_t n = (size_t)(num + sizeof num - p);
-    return fwrite_unlocked(key.ptr, 1, key.len, f) == key.len &&
-           fwrite_unlocked(p, 1, n, f) == n;
+    memcpy(buf, key.ptr, key.len);
+    memcpy(buf + key.len, p, n);
+    return key.len + n;
 }
 
-static int open_out(mr_ctx *ctx, wc_state *st)
+/* The pfiles exist from the output phase on: output_end commits them on
+ * every rank, also on one that got no pairs. */
+static void open_parts(mr_ctx *ctx, wc_state *st)
 {
-    st->out = mr_out_open(ctx, st->out_path);
-    if (!st->out)
-        return MR_EIO; /* mr_out_open said why */
-    setvbuf(st->out, NULL, _IOFBF, (size_t)1 << 20);
-    return MR_OK;
+    if (!st->head)
+        st->head = mr_pfile_open(ctx, "-");
+    if (st->out_path && !st->table)
+        st->table = mr_pfile_open(ctx, st->out_path);
 }
 
-static int wc_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
+static int wc_output_part(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
     wc_state *st = mr_ctx_state(ctx);
     uint64_t count = count_of(value);
     st->words += count;
     st->distinct++;
-    if (st->distinct <= (uint64_t)st->top) {
-        if (st->out_path && !st->top_mem &&
-            !(st->top_mem = open_memstream(&st->top_buf, &st->top_len)))
-            return mr_error(ctx, MR_EIO, "out of memory");
-        if (!put_line(st->out_path ? st->top_mem : stdout, key, count))
-            return mr_error(ctx, MR_EIO, "standard output: %s",
-                            strerror(errno));
-    }
-    if (!st->out_path)
-        return MR_OK;
-    if (!st->out) {
-        int rc = open_out(ctx, st);
-        if (rc != MR_OK)
-            return rc;
-    }
-    if (!put_line(st->out, key, count))
-        return mr_error(ctx, MR_EIO, "%s: write failed: %s", st->out_path,
-                        strerror(errno));
-    return MR_OK;
+    open_parts(ctx, st);
+    char small[256], *buf = key.len + 24 <= sizeof small ? small
+                                                         : malloc(key.len + 24);
+    if (!buf)
+        abort();
+    size_t n = format_line(buf, key, count);
+    int rc = MR_OK;
+    if (mr_output_index(ctx) < (uint64_t)st->top)
+        rc = mr_pfile_write(st->head, buf, n);
+    if (rc == MR_OK && st->table)
+        rc = mr_pfile_write(st->table, buf, n);
+    if (buf != small)
+        free(buf);
+    return rc;
+}
+
+/* Every rank: the table into place, then the top lines, then the totals
+ * for finish. Each call is collective and agrees on failures itself. */
+static int wc_output_end(mr_ctx *ctx)
+{
+    wc_state *st = mr_ctx_state(ctx);
+    open_parts(ctx, st);
+    int rc = MR_OK;
+    if (st->table)
+        rc = mr_pfile_commit(st->table);
+    st->table = NULL;
+    int hrc = mr_pfile_commit(st->head);
+    st->head = NULL;
+    uint64_t totals[2] = {st->words, st->distinct};
+    int src = mr_sum_u64(ctx, totals, 2);
+    st->words = totals[0];
+    st->distinct = totals[1];
+    return rc != MR_OK ? rc : hrc != MR_OK ? hrc : src;
 }
 
 static int wc_finish(mr_ctx *ctx)
 {
     wc_state *st = mr_ctx_state(ctx);
-    if (st->out_path) {
-        int rc = st->out ? MR_OK : open_out(ctx, st); /* empty table */
-        if (rc == MR_OK)
-            rc = mr_out_commit(ctx);
-        st->out = NULL; /* closed by commit */
-        if (rc != MR_OK)
-            return rc;
-        if (st->top_mem) {
-            fclose(st->top_mem);
-            st->top_mem = NULL;
-            fwrite(st->top_buf, 1, st->top_len, stdout);
-        }
-    }
     if (fflush(stdout) != 0 || ferror(stdout))
         return mr_error(ctx, MR_EIO, "standard output: %s", strerror(errno));
     double secs = mr_ctx_time(ctx);
@@ -239,9 +244,6 @@ static void wc_teardown(mr_ctx *ctx)
         return;
     mr_input_reader_free(st->reader);
     mr_input_plan_free(st->plan);
-    if (st->top_mem)
-        fclose(st->top_mem);
-    free(st->top_buf);
     wc_tok_fini(&st->tok);
     free(st);
     mr_ctx_set_state(ctx, NULL);
@@ -260,7 +262,8 @@ static const struct mr_job wordcount = {
     .fold = mr_fold_sum_u64,
     .order = wc_order,
     .order_key = wc_order_key,
-    .output = wc_output,
+    .output_part = wc_output_part,
+    .output_end = wc_output_end,
     .finish = wc_finish,
     .teardown = wc_teardown,
 };

@@ -41,7 +41,10 @@ typedef struct mr_config {
     const char *trace;      /* borrowed from argv; NULL: none */
     int help;
     double stall_timeout; /* seconds without a heartbeat; 0: no limit */
+    int output_mode; /* MR_OUTPUT_AUTO, _PARALLEL or _RANK0 (mr_pfile) */
 } mr_config;
+
+enum { MR_OUTPUT_AUTO, MR_OUTPUT_PARALLEL, MR_OUTPUT_RANK0 };
 
 typedef struct mr_optset mr_optset; /* a job's parsed option values */
 

@@ -175,6 +175,13 @@ struct mr_job {
      * not; the same rules hold. */
     mr_order_ctx_fn *order_ctx;
     mr_order_key_ctx_fn *order_key_ctx;
+    /* optional: parallel output (see "Parallel output" below). When set,
+     * output is not called: every rank gets its share of the output, a
+     * contiguous range of the global order (rank 0's first), and calls
+     * output_part once per pair of it, in order; then output_end on every
+     * rank (always, also after an error: commit mr_pfile files there). */
+    mr_output_fn *output_part;
+    mr_finish_fn *output_end;
     /* New fields go here, and only here. */
 };
 
@@ -261,6 +268,34 @@ MR_PUBLIC int mr_out_commit_file(mr_ctx *ctx, FILE *file);
 /* Checks, before any work, that `path` could be created (its folder is
  * writable). Returns MR_OK or an mr_error(). */
 MR_PUBLIC int mr_out_check(mr_ctx *ctx, const char *path);
+
+/* ---------------- parallel output (ABI 1.3) ----------------
+ *
+ * With output_part, the ranks write one output in parallel: each appends
+ * the bytes of its share to an mr_pfile, and mr_pfile_commit, called by
+ * every rank in output_end, puts every rank's bytes at its offset in the
+ * file (after the bytes of the ranks below it), syncs, and renames the
+ * file into place: the same bytes as one rank writing the whole output in
+ * order. Where the ranks share no file system (found at commit: the others
+ * cannot see the file rank 0 made) or --output-mode rank0 says so, the
+ * parts travel to rank 0, which writes them. Path "-" is standard output,
+ * always through rank 0. A part is held in memory until the commit. */
+typedef struct mr_pfile mr_pfile;
+/* Not collective: any rank, any time before output_end; the path is
+ * checked like mr_out_check (do that in setup too). */
+MR_PUBLIC mr_pfile *mr_pfile_open(mr_ctx *ctx, const char *path);
+/* Appends to this rank's part. MR_OK, or an mr_error. */
+MR_PUBLIC int mr_pfile_write(mr_pfile *f, const void *data, size_t len);
+/* Collective (every rank, in output_end): writes, syncs and renames into
+ * place, or, if any rank failed, removes it; frees f. MR_OK or an error
+ * (the failing rank's own message; the others stop with it). */
+MR_PUBLIC int mr_pfile_commit(mr_pfile *f);
+/* In output_part: the index of the current pair in the global order (0 is
+ * the first pair of the whole output). */
+MR_PUBLIC uint64_t mr_output_index(const mr_ctx *ctx);
+/* Collective (every rank, in a callback that every rank runs: setup,
+ * reduce_end, output_end): v[i] becomes the sum over ranks of v[i]. */
+MR_PUBLIC int mr_sum_u64(mr_ctx *ctx, uint64_t *v, size_t n);
 
 static inline mr_bytes mr_str(const char *s)
 {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# wordcount's parallel output (output_part, mr_pfile): the table and the
+# top lines are byte-identical to one rank's at 1-4 ranks, every schedule
+# and every --output-mode; with ranks that cannot see the output folder
+# (a private tmpfs over it, in a mount namespace of their own) auto falls
+# back to writing through rank 0 and gives the same bytes, and parallel
+# says why it cannot; a failed part leaves no table and no top lines.
+. "$MR_SOURCE_DIR/tests/lib.sh"
+"$MR_BUILD_DIR/bin/mr-gencorpus" --size 4M --files 6 --seed 7 "$T/in" >/dev/null
+want() { # want FILE: the reference table and stdout of one rank
+    timeout 120 "$MR_RUN" wordcount --quiet --tokens whitespace --top 40 \
+        --out "$T/ref.tsv" "$T/in" >"$T/ref.out" 2>/dev/null
+}
+want
+check "one rank wrote a table" test -s "$T/ref.tsv"
+for np in 2 3 4; do
+    for sched in block dynamic; do
+        for mode in auto parallel rank0; do
+            run $np wordcount --quiet --tokens whitespace --top 40 \
+                --schedule $sched --output-mode $mode --out "$T/t.tsv" "$T/in"
+            check "np $np $sched $mode: exit 0 ($rc), the same table and top lines" \
+                test "$rc" = 0 -a "$(md5sum <"$T/t.tsv")" = "$(md5sum <"$T/ref.tsv")" \
+                -a "$(md5sum <"$T/out")" = "$(md5sum <"$T/ref.out")"
+        done
+    done
+done
+# --top larger than a rank's share: the top lines come from several ranks.
+timeout 120 "$MR_RUN" wordcount --quiet --tokens whitespace --top 100000 "$T/in" >"$T/big.ref" 2>/dev/null
+run 4 wordcount --quiet --tokens whitespace --top 100000 "$T/in"
+check "--top over every rank's share: the same lines ($(wc -l <"$T/out"))" \
+    cmp -s "$T/out" "$T/big.ref"
+
+# Ranks on another file system: a private tmpfs over the output folder
+# for every rank but 0 (root only: mount namespaces).
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    mkdir "$T/outdir"
+    cat >"$T/apart" <<WRAP
+#!/bin/sh
+if [ "\${OMPI_COMM_WORLD_RANK:-0}" != 0 ]; then
+    exec unshare -m sh -c 'mount -t tmpfs none "$T/outdir" && exec "\$@"' sh "\$@"
+fi
+exec "\$@"
+WRAP
+    chmod +x "$T/apart"
+    rc=0
+    timeout -k 5 120 "$MR_MPIRUN" 3 "$T/apart" "$MR_RUN" wordcount --quiet \
+        --tokens whitespace --top 40 --out "$T/outdir/t.tsv" "$T/in" \
+        >"$T/out" 2>"$T/err" || rc=$?
+    check "no shared file system, auto: exit 0 ($rc), the same table through rank 0" \
+        test "$rc" = 0 -a "$(md5sum <"$T/outdir/t.tsv" 2>/dev/null)" = "$(md5sum <"$T/ref.tsv")"
+    check "  ... and the same top lines" cmp -s "$T/out" "$T/ref.out"
+    rm -f "$T/outdir/t.tsv"
+    rc=0
+    timeout -k 5 120 "$MR_MPIRUN" 3 "$T/apart" "$MR_RUN" wordcount --quiet \
+        --tokens whitespace --output-mode parallel --out "$T/outdir/t.tsv" "$T/in" \
+        >"$T/out" 2>"$T/err" || rc=$?
+    check "no shared file system, --output-mode parallel: exit 1 ($rc)" test "$rc" = 1
+    check "  ... says the ranks share no file system" grep -q "share no file system" "$T/err"
+    check "  ... and leaves no table, no temporary file" \
+        test -z "$(ls -A "$T/outdir")"
+else
+    echo "# skipped: no shared file system case (needs root and mount namespaces)"
+fi
+
+# A part that cannot be written (a full disk) fails the run: no table, and
+# no top lines on stdout that look like success.
+if [ -w /dev/full ]; then
+    run 2 wordcount --quiet --top 5 --out /dev/full "$T/in"
+    check "--out /dev/full: refused or failed, non-zero ($rc)" test "$rc" != 0
+    check "  ... no top lines printed" test ! -s "$T/out"
+fi
+mr_done
