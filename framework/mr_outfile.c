@@ -80,6 +80,7 @@ static GArray *named;
 
 void mr__out_reset(void)
 {
+    mr__signal_set_outputs(mr__out_unlink_open, mr__out_unlink_committed);
     for (int i = 0; i < MR_OUT_DONE_MAX; i++)
         out_done[i][0] = '\0';
     if (!named)
@@ -188,8 +189,7 @@ void mr__out_unlink_open(void)
             unlink(out_tmp[i]);
 }
 
-void mr__out_unlink_committed(void (*removed)(const char *path, void *arg),
-                              void *arg)
+void mr__out_unlink_committed(mr_removed_fn *removed, void *arg)
 {
     for (int i = 0; i < MR_OUT_DONE_MAX; i++)
         if (out_done[i][0] && unlink(out_done[i]) == 0 && removed)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "mr_ctx.h"
+#include "mr_signal.h"
 
 #define MR_OUT_MAX 16
 #define MR_OUT_DONE_MAX 64 /* committed outputs remembered (mr_signal.c) */
@@ -18,8 +19,7 @@ void mr__out_abandon(void);
  * of the outputs still open; unlinks the outputs committed in this run,
  * calling removed(path, arg) for each one it removed. */
 void mr__out_unlink_open(void);
-void mr__out_unlink_committed(void (*removed)(const char *path, void *arg),
-                              void *arg);
+void mr__out_unlink_committed(mr_removed_fn *removed, void *arg);
 /* The run fails: abandon, and remove what it committed as well. */
 void mr__out_fail(void);
 /* Removes the files DIR/PREFIX<pid>.XXXXXX of this user whose process is

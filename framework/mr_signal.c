@@ -30,7 +30,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <glib.h>
 
-#include "mr_outfile.h"
 #include "mr_signal.h"
 
 #include <limits.h>
@@ -44,9 +43,31 @@
 static atomic_int final; /* the run is over: later stops are ignored */
 static void say(const char *s);
 
+/* Set by mr_outfile.c (mr__signal_set_outputs): the handler reaches the
+ * outputs through these, so that this file depends on no other. */
+static void (*_Atomic out_unlink_open)(void);
+static void (*_Atomic out_unlink_committed)(mr_removed_fn *removed, void *arg);
+
+void mr__signal_set_outputs(void (*unlink_open)(void),
+                            void (*unlink_committed)(mr_removed_fn *removed,
+                                                     void *arg))
+{
+    atomic_store(&out_unlink_open, unlink_open);
+    atomic_store(&out_unlink_committed, unlink_committed);
+}
+
 static void unlink_outputs(void)
 {
-    mr__out_unlink_open();
+    void (*f)(void) = atomic_load(&out_unlink_open);
+    if (f)
+        f();
+}
+
+static void unlink_committed_all(mr_removed_fn *removed, void *arg)
+{
+    void (*f)(mr_removed_fn *, void *) = atomic_load(&out_unlink_committed);
+    if (f)
+        f(removed, arg);
 }
 
 static void say_removed(const char *path, void *arg)
@@ -63,7 +84,7 @@ static void unlink_committed(void)
 {
     if (atomic_load(&final))
         return;
-    mr__out_unlink_committed(say_removed, NULL);
+    unlink_committed_all(say_removed, NULL);
 }
 /* Atomics, not volatile: the handler may run on any thread (Open MPI's
  * own among them) while main reads them; lock-free atomics are
@@ -220,7 +241,7 @@ int mr_signals_final(int rc, MPI_Comm comm)
         return 0;
     /* Some rank failed or was stopped: every rank says so, and no output
      * of the run is left (rank 0's, already committed, included). */
-    mr__out_unlink_committed(print_removed,
+    unlink_committed_all(print_removed,
                              all[1] ? "stopped by a signal" : "a rank failed");
     if (all[0])
         return rc ? rc : 1;

@@ -14,6 +14,14 @@ const char *mr__stop_reason(void);
  * next check, with a message that begins with MR_STOP_REMOTE. */
 #define MR_STOP_REMOTE "stopped: rank "
 void mr__stop_remote(int rank, const char *host);
+/* How the stop handler and the final agreement remove the run's outputs
+ * (mr_outfile.c sets them; async-signal-safe): unlink_open the temporary
+ * files of outputs still open, unlink_committed the committed ones,
+ * calling removed(path, arg) for each. */
+typedef void mr_removed_fn(const char *path, void *arg);
+void mr__signal_set_outputs(void (*unlink_open)(void),
+                            void (*unlink_committed)(mr_removed_fn *removed,
+                                                     void *arg));
 /* A new run: no failure heard of yet. */
 void mr__stop_reset(void);
 /* This rank failed (mr_error) ... */

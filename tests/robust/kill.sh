@@ -4,7 +4,8 @@
 # random moments (a bounded number, fixed seed): exit 0 and the complete new
 # file, or a non-zero exit and the previous file intact (or, if the signal
 # came after the new file was renamed into place, no file: the failed run
-# takes its output with it). Never a truncated file.
+# takes its output with it; SIGKILL cannot be caught, so after the rename
+# it leaves the complete new file). Never a truncated file.
 . "$MR_SOURCE_DIR/tests/lib.sh"
 args="skewfold --tasks 16 --pairs 20000 --keys 200000 --sleep-ms 150 --shuffle-round 64k"
 mkdir -p "$T/o"
@@ -33,6 +34,10 @@ for i in $(seq 1 12); do
         ok "SIG$sig after $delay_ms ms: exit $rc, the previous file is intact"
     elif [ "$sig" = TERM ] && [ ! -e "$T/o/table.tsv" ]; then
         ok "SIG$sig after $delay_ms ms: exit $rc, and the new file, renamed just before, removed"
+    elif [ "$sig" = KILL ] && cmp -s "$T/o/table.tsv" "$T/ref"; then
+        # SIGKILL cannot be caught: after the rename, nothing can take the
+        # file back. It is the complete new one, never a partial one.
+        ok "SIG$sig after $delay_ms ms: exit $rc, killed after the rename: the complete new file"
     else
         not_ok "SIG$sig after $delay_ms ms: exit $rc with a file that is not the previous one ($(wc -c <"$T/o/table.tsv" 2>/dev/null || echo no) bytes)"
     fi
