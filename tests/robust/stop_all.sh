@@ -6,7 +6,9 @@
 . "$MR_SOURCE_DIR/tests/lib.sh"
 export MR_TIMEOUT=120
 mkdir -p "$T/in" "$T/two"
-yes "the quick brown fox jumps over the lazy dog again and again" | head -c 600M |
+# Big enough that the big task alone takes several times what a stop
+# needs (about 1 s of it Open MPI's kill timeout), also on a loaded machine.
+yes "the quick brown fox jumps over the lazy dog again and again" | head -c 1500M |
     gzip -1 >"$T/in/big.gz"
 printf 'hello world\n' | gzip >"$T/in/bad.gz"
 printf 'XXXX' | dd of="$T/in/bad.gz" bs=1 seek=12 conv=notrunc 2>/dev/null
