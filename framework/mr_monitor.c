@@ -29,8 +29,13 @@
  *
  * The thread polls (Iprobe, then a short sleep: 1 ms while claims may come,
  * 50 ms otherwise) instead of blocking in MPI, because a blocked Open MPI
- * receive spins a core. It needs MPI_THREAD_MULTIPLE; without it there is
- * no thread, no stall detection, and `dynamic` runs as `master`.
+ * receive spins a core. The sleep is a wait on a condition that
+ * claims_begin and stop signal: the map's first claims are not left
+ * waiting for the end of a 50 ms nap (a worker started its first task up
+ * to 50 ms after rank 0 when rank 0's tasks were long: matmul, issue 23),
+ * and the run does not end with one either. It needs
+ * MPI_THREAD_MULTIPLE; without it there is no thread, no stall detection,
+ * and `dynamic` runs as `master`.
  */
 /* SPDX-License-Identifier: MIT */
 #include <glib.h>
@@ -79,6 +84,10 @@ struct mr_monitor {
     void (*report)(void *arg);
     void *report_arg;
     double report_every;
+    /* the thread's nap, cut short by poke() */
+    GMutex nap_lock;
+    GCond nap_cond;
+    int poked; /* under nap_lock */
 };
 
 static double now_s(void)
@@ -88,10 +97,23 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void nap(double s)
+static void nap(mr_monitor *m, double s)
 {
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
+    gint64 end = g_get_monotonic_time() + (gint64)(s * 1e6);
+    g_mutex_lock(&m->nap_lock);
+    while (!m->poked && g_cond_wait_until(&m->nap_cond, &m->nap_lock, end))
+        ;
+    m->poked = 0;
+    g_mutex_unlock(&m->nap_lock);
+}
+
+/* Wakes the thread from its nap (or makes its next one return at once). */
+static void poke(mr_monitor *m)
+{
+    g_mutex_lock(&m->nap_lock);
+    m->poked = 1;
+    g_cond_signal(&m->nap_cond);
+    g_mutex_unlock(&m->nap_lock);
 }
 
 /* Rank 0's answer to a claim (or its own claim): a guided chunk of about
@@ -283,7 +305,7 @@ static gpointer run(gpointer p)
             last_report = t;
         }
         g_mutex_unlock(&m->report_lock);
-        nap(m->rank == 0 && atomic_load(&m->claims_on) ? 0.001 : 0.05);
+        nap(m, m->rank == 0 && atomic_load(&m->claims_on) ? 0.001 : 0.05);
     }
     for (int r = 0; r < P; r++)
         if (r != m->rank) {
@@ -319,6 +341,8 @@ mr_monitor *mr__monitor_start(MPI_Comm comm, double stall_timeout)
     for (int r = 0; r < P; r++)
         m->beat_req[r] = m->stop_req[r] = MPI_REQUEST_NULL;
     g_mutex_init(&m->report_lock);
+    g_mutex_init(&m->nap_lock);
+    g_cond_init(&m->nap_cond);
     mr__stop_reset();
     if (!m->threaded)
         return m;
@@ -341,6 +365,7 @@ void mr__monitor_stop(mr_monitor *m)
         /* No rank still waits for a grant from rank 0's thread. */
         MR_MPI(MPI_Barrier(m->comm));
         atomic_store(&m->quit, 1);
+        poke(m);
         g_thread_join(m->thread);
         /* Receive the beats and stops still on their way, so that nothing
          * is left unmatched at MPI_Finalize: each side learns how many the
@@ -369,6 +394,8 @@ void mr__monitor_stop(mr_monitor *m)
     g_free(m->beat_req);
     g_free(m->stop_req);
     g_mutex_clear(&m->report_lock);
+    g_mutex_clear(&m->nap_lock);
+    g_cond_clear(&m->nap_cond);
     g_free(m);
 }
 
@@ -410,6 +437,8 @@ void mr__monitor_claims_begin(mr_monitor *m, size_t ntasks)
     atomic_store(&m->next, 0);
     atomic_store(&m->ntasks, (int64_t)ntasks);
     atomic_store(&m->claims_on, 1);
+    if (m->threaded)
+        poke(m);
 }
 
 void mr__monitor_claims_end(mr_monitor *m)

@@ -48,7 +48,15 @@
  *
  * BLAS threads: OpenBLAS starts with one thread per core, which would
  * oversubscribe the cores as soon as two ranks share a node, so setup calls
- * openblas_set_num_threads(--blas-threads), 1 by default.
+ * openblas_set_num_threads(--blas-threads), 1 by default. That only stops
+ * OpenBLAS from handing work to its pool: the pool's threads (cores - 1 of
+ * them, started when the library is loaded) stay, and each spins in
+ * sched_yield for 2^28 TSC ticks (0.13 s here) before it sleeps. Loaded
+ * with the job, after MPI_Init, they spun through setup and the map's
+ * first 0.1 s on every rank, ready to run beside the rank's dgemm or its
+ * MPI waits (issue 23: 8158 switches and 17 ms of CPU for rank 1's at
+ * n 2048). With one BLAS thread setup ends the pool (OpenBLAS starts it
+ * again by itself if a later call wants threads).
  */
 /* SPDX-License-Identifier: MIT */
 #include <cblas.h>
@@ -72,6 +80,10 @@
 #define KEY_BYTES 8
 #define STAT_KEY_BYTES 5
 #define STAT_TAG 0xff
+
+/* OpenBLAS's pthreads build exports this (its fork handler calls it); the
+ * OpenMP and serial builds do not, hence weak. */
+int blas_thread_shutdown_(void) __attribute__((weak));
 
 /* The per-task timing record (same architecture on every rank). */
 typedef struct mm_stat {
@@ -276,6 +288,8 @@ static int mm_setup(mr_ctx *ctx)
         return rc;
 
     openblas_set_num_threads(st->threads);
+    if (st->threads == 1 && blas_thread_shutdown_)
+        blas_thread_shutdown_(); /* the idle pool: see the head comment */
     mm_panels_init(&st->pa, &st->a, st->plan.block, MM_KSTEP,
                    keep == MM_KEEP_LAST ? MM_CACHE_ONE : MM_CACHE_ROW);
     mm_panels_init(&st->pb, &st->b, MM_KSTEP, st->plan.block,

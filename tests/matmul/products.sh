@@ -42,6 +42,16 @@ check "default block: verify ok" \
 check "default block: timing on stderr" \
     grep -Eq '^matmul: [0-9.]+ s, [0-9.]+ GFLOP/s on 2 ranks' "$T/err"
 
+# Setup ends OpenBLAS's idle thread pool when a rank runs one BLAS thread
+# (issue 23): a run with two still uses threads, and --verify's dgemm on
+# rank 0 still runs after the pool has gone.
+run 2 matmul --n 300 --block 128 --blas-threads 2 --verify --quiet
+check "--blas-threads 2: verify ok" grep -q '^verify: .*: ok$' "$T/out"
+check "--blas-threads 2: timing says 2 BLAS threads" \
+    grep -q 'on 2 ranks x 2 BLAS threads' "$T/err"
+run 2 matmul --n 300 --block 128 --verify --quiet
+check "one BLAS thread: verify ok" grep -q '^verify: .*: ok$' "$T/out"
+
 # --split-k: partial blocks added by reduce in task order.
 OUTFILE=$T/c.npy same_output "split-k 4, 33x65*65x17 block 8" "$NPS" "$SCHEDS" \
     matmul --m 33 --k 65 --n 17 --block 8 --split-k 4 --seed 7 \
