@@ -1,7 +1,9 @@
 /* test_fold.c -- the fold-at-emit table. */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
 #include <glib.h>
 
+#include "mr_bigmem.h"
 #include "mr_fold.h"
 #include "mr_kvbuf.h"
 #include "mr_test.h"
@@ -153,7 +155,85 @@ static void test_fold_drop(void)
     mr__fold_fini(&f);
 }
 
+/* Big enough that the arena passes MR_BIGMEM_MIN and grows by mremap
+ * (pages moved, not copied) and the slots are rebuilt from the arena
+ * several times: every sum is kept, the slots never pass 3/4 full, and a
+ * key dropped before a growth and added again after it is a new entry. */
+static void test_fold_big(void)
+{
+    mr_fold f;
+    mr__fold_init(&f, 8, mr_fold_sum_u64);
+    enum { N = 300000 };
+    char k[24];
+    int load_ok = 1;
+    for (uint64_t i = 0; i < N; i++) {
+        int kl = snprintf(k, sizeof k, "big%llu", (unsigned long long)i);
+        mr__fold_add(&f, mr_mem(k, (size_t)kl), &i);
+        if (f.count * 4 > (f.mask + 1) * 3)
+            load_ok = 0;
+    }
+    mr__fold_flush(&f);
+    CU_ASSERT(load_ok);
+    CU_ASSERT(f.acap >= MR_BIGMEM_MIN * 2);
+    size_t pos = 0;
+    mr_bytes key;
+    void *acc;
+    while (mr__fold_next(&f, &pos, &key, &acc))
+        if (key.len == 4 && memcmp(key.ptr, "big7", 4) == 0)
+            mr__fold_drop(&f, key);
+    uint64_t v = 1000;
+    mr__fold_add(&f, mr_str("big7"), &v); /* a new entry: 1000, not 1007 */
+    for (uint64_t i = 0; i < N; i++) { /* doubles every sum, grows again */
+        int kl = snprintf(k, sizeof k, "big%llu", (unsigned long long)i);
+        if (i != 7)
+            mr__fold_add(&f, mr_mem(k, (size_t)kl), &i);
+    }
+    for (uint64_t i = N; i < 2 * N; i++) {
+        int kl = snprintf(k, sizeof k, "big%llu", (unsigned long long)i);
+        mr__fold_add(&f, mr_mem(k, (size_t)kl), &i);
+    }
+    mr__fold_flush(&f);
+    CU_ASSERT_EQUAL(f.count, 2 * N);
+    pos = 0;
+    size_t seen = 0;
+    int ok = 1;
+    while (mr__fold_next(&f, &pos, &key, &acc)) {
+        char s[24];
+        memcpy(s, key.ptr, key.len);
+        s[key.len] = '\0';
+        uint64_t i = strtoull(s + 3, NULL, 10), a;
+        memcpy(&a, acc, 8);
+        if (a != (i == 7 ? 1000 : i < N ? 2 * i : i))
+            ok = 0;
+        seen++;
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL(seen, 2 * N);
+    mr__fold_fini(&f);
+}
+
+/* mr_bigmem_grow keeps the bytes when it moves or extends a mapping. */
+static void test_bigmem_grow(void)
+{
+    size_t n = MR_BIGMEM_MIN;
+    unsigned char *p = mr_bigmem_zalloc(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(i * 7);
+    void *block = mr_bigmem_zalloc(n); /* likely right after p: a move */
+    p = mr_bigmem_grow(p, n, 4 * n);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(i * 7))
+            ok = 0;
+    p[4 * n - 1] = 1;
+    CU_ASSERT(ok);
+    mr_bigmem_free(block, n);
+    mr_bigmem_free(p, 4 * n);
+}
+
 static CU_TestInfo tests[] = {
+    {"big: mremap growth, slots from the arena, load <= 3/4", test_fold_big},
+    {"mr_bigmem_grow keeps the bytes", test_bigmem_grow},
     {"dropped entries: skipped, never matched, not regrown", test_fold_drop},
     {"sums, growth, insertion order", test_fold},
     {"the same with mr_fold_sum_u64, in line", test_fold_sum_u64},

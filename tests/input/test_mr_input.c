@@ -723,8 +723,8 @@ static void test_cut(void)
             total += w;
             maxw = w > maxw ? w : maxw;
         }
-        /* about nranks * 8 tasks of similar weight */
-        double target = total / (nranks * 8.0);
+        /* about nranks * 32 tasks of similar weight */
+        double target = total / (nranks * 32.0);
         if (target < 65536)
             target = 65536;
         double gzw = gz->len * 4.0;

@@ -15,7 +15,7 @@
  * (naming every argument that cannot be), and cuts the input into tasks
  * with mr_task_add():
  *   - a big plain file becomes byte ranges of about
- *     max(1 MiB, total / (nranks * 8)) bytes;
+ *     max(1 MiB, total / (nranks * 32)) bytes;
  *   - small files are grouped, in path order, into tasks of about that size;
  *   - a `.gz` file is read whole by one task (a gzip stream cannot be
  *     entered in the middle); it is weighted by its size times 4, the usual

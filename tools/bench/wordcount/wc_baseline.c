@@ -19,6 +19,7 @@
  * Written to be simple and fast, not general.
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
