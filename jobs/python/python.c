@@ -424,6 +424,21 @@ out:
     return rc;
 }
 
+/* What map returned (a new reference, or NULL with an exception set):
+ * its pairs emitted, or the error reported with the task. */
+static int map_result(pyjob *pj, PyObject *res, mr_bytes task)
+{
+    if (res && collect(pj, res, "map") == 0) { /* None: mr.emit() style */
+        Py_DECREF(res);
+        return MR_OK;
+    }
+    char where[256];
+    where_task(pj, "in map", task, where, sizeof where);
+    int rc = fail(pj, where, pj->fn[PYF_MAP], res);
+    Py_XDECREF(res);
+    return rc;
+}
+
 /* One record (or chunk of records) to the script's map. */
 static int call_record(pyjob *pj, const unsigned char *p, size_t n,
                        mr_bytes task)
@@ -436,19 +451,7 @@ static int call_record(pyjob *pj, const unsigned char *p, size_t n,
     PyObject *res = arg ? PyObject_Vectorcall(pj->fn[PYF_MAP], &arg, 1, NULL)
                         : NULL;
     Py_XDECREF(arg);
-    if (res == Py_None) { /* OPTIMIZATION: the mr.emit() style */
-        Py_DECREF(res);
-        return MR_OK;
-    }
-    if (res && collect(pj, res, "map") == 0) {
-        Py_DECREF(res);
-        return MR_OK;
-    }
-    char where[256];
-    where_task(pj, "in map", task, where, sizeof where);
-    int rc = fail(pj, where, pj->fn[PYF_MAP], res);
-    Py_XDECREF(res);
-    return rc;
+    return map_result(pj, res, task);
 }
 
 static const unsigned char *find_sep(const pyjob *pj, const unsigned char *p,
@@ -540,15 +543,7 @@ static int py_map(mr_ctx *ctx, mr_bytes task)
     PyObject *res = t ? PyObject_Vectorcall(pj->fn[PYF_MAP], &t, 1, NULL)
                       : NULL;
     Py_XDECREF(t);
-    if (res && collect(pj, res, "map") == 0) {
-        Py_DECREF(res);
-        return MR_OK;
-    }
-    char where[256];
-    where_task(pj, "in map", task, where, sizeof where);
-    int rc = fail(pj, where, pj->fn[PYF_MAP], res);
-    Py_XDECREF(res);
-    return rc;
+    return map_result(pj, res, task);
 }
 
 /* combine and reduce: fn(key, values) returns the key's value (None: no
