@@ -10,9 +10,10 @@
  * they are ordinary pages). Growing one is mremap on Linux (the includer
  * defines _GNU_SOURCE first): the pages move, nothing is copied, and the
  * old and the new block are never resident at once, which at the
- * doubling from 256 to 512 MiB was 256 MiB of a rank's peak. A moved
- * block lands on a 2 MiB boundary so its huge pages move whole. Elsewhere
- * growing maps a new block and copies. Smaller blocks come from malloc.
+ * doubling from 256 to 512 MiB was 256 MiB of a rank's peak. (Moving it
+ * onto a 2 MiB boundary with MREMAP_FIXED over a reservation confused
+ * valgrind's memcheck, which then saw every write past the old end as
+ * invalid.) Elsewhere growing maps a new block and copies. Smaller blocks come from malloc.
  * The caller passes the size back when growing or freeing, so no header.
  *
  * Header-only so that the one-process word-count baseline
@@ -69,24 +70,9 @@ static inline void *mr_bigmem_grow(void *p, size_t old, size_t n)
             mr_bigmem_oom(n);
         return q;
     }
-#ifdef MREMAP_FIXED
+#ifdef MREMAP_MAYMOVE
     if (old >= MR_BIGMEM_MIN) {
-        void *q = mremap(p, old, n, 0); /* in place, if the room is free */
-        if (q != MAP_FAILED)
-            return q;
-        /* Elsewhere: reserve n + 2 MiB, keep its 2 MiB-aligned part, and
-         * move the pages there (the reservation is replaced). */
-        unsigned char *r = mmap(NULL, n + MR_BIGMEM_MIN, PROT_NONE,
-                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                                -1, 0);
-        if (r == MAP_FAILED)
-            mr_bigmem_oom(n);
-        size_t head = (MR_BIGMEM_MIN - (size_t)((uintptr_t)r % MR_BIGMEM_MIN)) %
-                      MR_BIGMEM_MIN;
-        if (head)
-            munmap(r, head);
-        munmap(r + head + n, MR_BIGMEM_MIN - head);
-        q = mremap(p, old, n, MREMAP_MAYMOVE | MREMAP_FIXED, r + head);
+        void *q = mremap(p, old, n, MREMAP_MAYMOVE);
         if (q == MAP_FAILED)
             mr_bigmem_oom(n);
 #ifdef MADV_HUGEPAGE
