@@ -96,6 +96,8 @@ static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
 static int put(FILE *out, int fd, const unsigned char *p, size_t n,
                uint64_t off)
 {
+    if (n == 0) /* an empty part's bytes are NULL */
+        return 0;
     if (out)
         return fwrite(p, 1, n, out) == n ? 0 : -1;
     return write_all(fd, p, n, off);
