@@ -35,7 +35,6 @@ struct mr_pfile {
     mr_ctx *ctx;
     char *path;
     GByteArray *part;
-    int failed;
 };
 
 mr_pfile *mr_pfile_open(mr_ctx *ctx, const char *path)
@@ -55,11 +54,9 @@ int mr_pfile_write(mr_pfile *f, const void *data, size_t len)
 {
     if (!f)
         return MR_EINVAL;
-    if (len > (size_t)G_MAXUINT - f->part->len) { /* GByteArray's limit */
-        f->failed = 1;
+    if (len > (size_t)G_MAXUINT - f->part->len) /* GByteArray's limit */
         return mr_error(f->ctx, MR_EINVAL, "%s: this rank's part is over "
                         "4 GiB; use more ranks", f->path);
-    }
     g_byte_array_append(f->part, data, (guint)len);
     return MR_OK;
 }
@@ -153,8 +150,7 @@ int mr_pfile_commit(mr_pfile *f)
     int to_stdout = strcmp(f->path, "-") == 0;
     /* Any error on this rank (a part not written, the job's own) means
      * the output would be incomplete. */
-    int rc = agree(ctx, f->failed || ctx->status ? ctx->status : MR_OK,
-                   f->path);
+    int rc = agree(ctx, ctx->status, f->path);
     uint64_t len = f->part->len, off = 0, total = 0;
     MR_MPI(MPI_Exscan(&len, &off, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (ctx->rank == 0)
