@@ -324,6 +324,45 @@ static int decode_payload(mr_spill_codec *cx, const blockhdr *h,
     return records_check(raw, h, err);
 }
 
+/* Checks the block's framing: MR_OK and *h, or MR_EINVAL and *err. */
+static int block_frame(const unsigned char *in, size_t inlen, blockhdr *h,
+                       char **err)
+{
+    if (inlen < MR_SPILL_HDR) {
+        *err = g_strdup_printf("block of %zu bytes, shorter than its header",
+                               inlen);
+        return MR_EINVAL;
+    }
+    int rc = header_parse(in, h, err);
+    if (rc == MR_OK && h->stored != inlen - MR_SPILL_HDR) {
+        *err = g_strdup_printf("stored length %u, but %zu bytes follow the "
+                               "header",
+                               h->stored, inlen - MR_SPILL_HDR);
+        rc = MR_EINVAL;
+    }
+    return rc;
+}
+
+int mr__spill_block_decode_cx(mr_spill_codec *cx, const unsigned char *in,
+                              size_t inlen, unsigned char *raw, size_t rawcap,
+                              size_t *rawlen, size_t *nrec, char **err)
+{
+    blockhdr h;
+    int rc = block_frame(in, inlen, &h, err);
+    if (rc == MR_OK && h.raw > rawcap) {
+        *err = g_strdup_printf("raw length %u over the %zu bytes of room",
+                               h.raw, rawcap);
+        rc = MR_EINVAL;
+    }
+    if (rc == MR_OK)
+        rc = decode_payload(cx, &h, in + MR_SPILL_HDR, raw, err);
+    if (rc != MR_OK)
+        return rc;
+    *rawlen = h.raw;
+    *nrec = h.nrec;
+    return MR_OK;
+}
+
 int mr__spill_block_decode(mr_codec codec, const unsigned char *in,
                            size_t inlen, unsigned char **raw, size_t *rawlen,
                            size_t *nrec, char **err)
@@ -333,20 +372,9 @@ int mr__spill_block_decode(mr_codec codec, const unsigned char *in,
         *err = g_strdup_printf("unknown codec %d", (int)codec);
         return MR_EINVAL;
     }
-    if (inlen < MR_SPILL_HDR) {
-        *err = g_strdup_printf("block of %zu bytes, shorter than its header",
-                               inlen);
-        return MR_EINVAL;
-    }
-    int rc = header_parse(in, &h, err);
+    int rc = block_frame(in, inlen, &h, err);
     if (rc != MR_OK)
         return rc;
-    if (h.stored != inlen - MR_SPILL_HDR) {
-        *err = g_strdup_printf("stored length %u, but %zu bytes follow the "
-                               "header",
-                               h.stored, inlen - MR_SPILL_HDR);
-        return MR_EINVAL;
-    }
     mr_spill_codec *cx = mr__spill_codec_new(codec);
     unsigned char *out = g_malloc(h.raw);
     rc = decode_payload(cx, &h, in + MR_SPILL_HDR, out, err);
