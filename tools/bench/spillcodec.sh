@@ -12,7 +12,7 @@
 #   tokens  one (token, u64 1) per whitespace token of the first 40 MB, sorted;
 #   lines   key the first word of a line, value the rest, first 200 MB, sorted.
 # The corpus is the Linux 6.1 sources concatenated (big.txt of
-# tools/bench/manykeys.sh, in /var/tmp/mr-bench-manykeys; run that once to
+# tools/bench/manykeys.sh, in /var/tmp/mr-bench-manykeys or /var/tmp/mr-bench/manykeys; run that once to
 # make it), else /var/tmp/mr-bench/big40.txt. --quick: 20 MB each, 3 rounds.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,7 +30,7 @@ done
 bin=$build/bin/bench-spillcodec
 [ -x "$bin" ] || { echo "spillcodec.sh: $bin missing: run tools/build" >&2; exit 1; }
 if [ -z "$corpus" ]; then
-    for c in /var/tmp/mr-bench-manykeys/big.txt /var/tmp/mr-bench/big40.txt; do
+    for c in /var/tmp/mr-bench-manykeys/big.txt /var/tmp/mr-bench/manykeys/big.txt /var/tmp/mr-bench/big40.txt; do
         [ -f "$c" ] && { corpus=$c; break; }
     done
 fi
