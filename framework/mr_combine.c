@@ -34,7 +34,7 @@ static int combine_fold(mr_ctx *ctx, mr_mapped *m)
     return rc;
 }
 
-static int combine_runs(mr_ctx *ctx, mr_mapped *m)
+int mr__combine_runs(mr_ctx *ctx, mr_mapped *m)
 {
     int rc = MR_OK;
     mr_kvbuf *old = m->runs;
@@ -70,6 +70,6 @@ int mr__combine_run(mr_ctx *ctx, mr_mapped *mapped)
     if (mapped->fold)
         return combine_fold(ctx, mapped);
     if (ctx->job.combine)
-        return combine_runs(ctx, mapped);
+        return mr__combine_runs(ctx, mapped);
     return MR_OK;
 }

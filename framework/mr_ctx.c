@@ -130,9 +130,11 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
                             "declares value_size %zu",
                             value.len, ctx->job.value_size);
         mr__fold_add(k->fold, key, value.ptr);
+        if (k->fold->over)
+            return mr__ooc_spill_fold(ctx);
         return MR_OK;
     case MR_EMIT_PART: {
-        if (ctx->phase != MR_PH_COMBINE)
+        if (ctx->phase != MR_PH_COMBINE && !ctx->ooc.spilling)
             ctx->pairs_emitted++;
         uint32_t d = 0; /* set when rc is MR_OK; -O3 cannot see it */
         int rc = emit_dest(ctx, key, &d);
@@ -141,6 +143,14 @@ __attribute__((noinline)) static int emit_general(mr_ctx *ctx, mr_bytes key,
         long task = k->stamp >= 0 ? k->stamp : ctx->task;
         mr__kvbuf_append(&k->runs[d], key, value,
                          task < 0 ? 0 : (uint32_t)task);
+        if (k->mapped && !ctx->ooc.spilling) { /* map (or setup) */
+            mr_ooc *o = &ctx->ooc;
+            o->run_bytes += MR_REC_HDR + key.len + value.len;
+            o->run_recs++;
+            if (o->run_bytes > o->run_limit ||
+                (o->every > 0 && o->run_recs >= (size_t)o->every))
+                return mr__ooc_spill_runs(ctx);
+        }
         return MR_OK;
     }
     case MR_EMIT_OUT:
@@ -163,7 +173,10 @@ int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value)
         ((key.len | value.len) & ~(MR_MAX_ITEM - 1)) == 0 &&
         value.len == ctx->job.value_size) {
         ctx->pairs_emitted++;
-        return mr__fold_add(ctx->sink.fold, key, value.ptr);
+        int rc = mr__fold_add(ctx->sink.fold, key, value.ptr);
+        if (__builtin_expect(ctx->sink.fold->over, 0))
+            return mr__ooc_spill_fold(ctx);
+        return rc;
     }
     return emit_general(ctx, key, value);
 }

@@ -13,6 +13,7 @@
 #include "mr/mr_job.h"
 #include "mr_fold.h"
 #include "mr_kvbuf.h"
+#include "mr_ooc.h"
 
 /* The default partitioner: the high half of mr__hash, range-reduced. The
  * fold tables index by the low bits, so the two do not correlate. */
@@ -86,6 +87,7 @@ typedef struct mr_sink {
     mr_kvbuf *runs;   /* MR_EMIT_PART */
     mr_kvbuf *run;    /* MR_EMIT_OUT */
     mr_kvbuf *tasks;  /* split: mr_task_add */
+    struct mr_mapped *mapped; /* map: what the fold table or runs belong to */
     long stamp;       /* MR_EMIT_PART: the task records carry; -1: ctx->task */
     /* MR_EMIT_PART in combine: the group's key, whose run is known. */
     mr_bytes known_key;
@@ -132,6 +134,7 @@ struct mr_ctx {
     char *errmsg;
 
     mr_sink sink;
+    mr_ooc ooc; /* the memory budget, and what was spilled */
     uint64_t out_index; /* output_part: the pair's place in the global order */
     const mr_pipe *pipe; /* for reports only: phases are handed theirs */
 

@@ -134,24 +134,30 @@ static int run_phases(mr_ctx *ctx, mr_pipe *p, char **error)
     rc = mr__map_run(ctx, &p->tasks, &p->mapped);
     if ((rc = leave(ctx, rc, error)) != MR_OK)
         return rc;
-    if (ctx->job.fold || ctx->job.combine) {
-        enter(ctx, MR_PH_COMBINE);
+    /* Out of core if any rank spilled while mapping (mr_ooc.c): then the
+     * combine ran on each spill, and the next phases stream from disk. */
+    enter(ctx, MR_PH_COMBINE);
+    int ooc = 0;
+    rc = mr__ooc_decide(ctx, &p->mapped, &ooc);
+    if (rc == MR_OK && !ooc && (ctx->job.fold || ctx->job.combine))
         rc = mr__combine_run(ctx, &p->mapped);
-        if ((rc = leave(ctx, rc, error)) != MR_OK)
-            return rc;
-    }
+    if ((rc = leave(ctx, rc, error)) != MR_OK)
+        return rc;
     enter(ctx, MR_PH_SHUFFLE);
-    rc = mr__shuffle_run(ctx, p->mapped.runs, &p->received);
+    rc = ooc ? mr__ooc_shuffle(ctx)
+             : mr__shuffle_run(ctx, p->mapped.runs, &p->received);
     if ((rc = leave(ctx, rc, error)) != MR_OK)
         return rc;
     enter(ctx, MR_PH_REDUCE);
-    rc = mr__reduce_run(ctx, &p->mapped, &p->received, &p->reduced);
+    rc = ooc ? mr__ooc_reduce(ctx, &p->reduced)
+             : mr__reduce_run(ctx, &p->mapped, &p->received, &p->reduced);
     if ((rc = leave(ctx, rc, error)) != MR_OK)
         return rc;
     enter(ctx, MR_PH_OUTPUT);
     MR_MPI(MPI_Allreduce(&ctx->bytes_in, &ctx->total_bytes, 1, MPI_UINT64_T,
                          MPI_SUM, ctx->comm));
-    rc = mr__output_run(ctx, &p->reduced);
+    rc = ooc ? mr__ooc_output(ctx, &p->reduced)
+             : mr__output_run(ctx, &p->reduced);
     if (rc == MR_OK && ctx->rank == 0 && ctx->job.finish)
         rc = ctx->job.finish(ctx);
     return leave(ctx, rc, error);
@@ -167,6 +173,12 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
     mr_pipe pipe;
     mr__pipe_init(&pipe, job, ctx->nranks);
     ctx->pipe = &pipe;
+    mr__ooc_init(ctx);
+    if (pipe.mapped.fold) {
+        pipe.mapped.fold->limit_bytes = ctx->ooc.fold_limit;
+        pipe.mapped.fold->limit_count =
+            ctx->ooc.every > 0 ? (size_t)ctx->ooc.every : 0;
+    }
     ctx->monitor = mr__monitor_start(comm, cfg->stall_timeout);
     MR_MPI(MPI_Barrier(comm)); /* aligns the ranks' clocks to one start */
     ctx->t0 = MPI_Wtime();
@@ -187,6 +199,7 @@ int mr_engine_run(const struct mr_job *job, const mr_config *cfg,
         mr__out_fail();
     mr__monitor_stop(ctx->monitor);
     ctx->pipe = NULL;
+    mr__ooc_fini(ctx);
     mr__pipe_fini(&pipe, ctx->nranks);
     mr__ctx_free(ctx);
     mr__mpi_errors_restore(comm, old_errors);

@@ -154,6 +154,10 @@ insert_new(mr_fold *f, mr_bytes key, uint64_t tag, size_t i, const void *value)
     f->alen += need;
     if (++f->count * 4 > (f->mask + 1) * 3)
         grow_slots(f);
+    if ((f->limit_bytes &&
+         f->alen + (f->mask + 1) * sizeof(uint64_t) > f->limit_bytes) ||
+        (f->limit_count && f->count >= f->limit_count))
+        f->over = 1;
 }
 
 /* Folds value into key's accumulator, or makes the entry. vstride and

@@ -31,6 +31,8 @@ typedef struct mr_fold {
     size_t alen, acap;
     mr_fold_pend ring[MR_FOLD_RING]; /* adds waiting for their prefetch */
     unsigned rhead, rcount;
+    size_t limit_bytes, limit_count; /* 0: none; past either, over is set */
+    int over; /* the table reached its share of the budget: spill it */
 } mr_fold;
 
 void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold);

@@ -78,6 +78,8 @@ void mr__group_fini(mr_group *g)
 
 int mr_values_next(mr_values *v, mr_bytes *value)
 {
+    if (v->pull)
+        return v->pull(v->src, value);
     if (!v->recs) {
         if (!v->one_left)
             return 0;

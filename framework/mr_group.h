@@ -24,6 +24,8 @@ struct mr_values {
     size_t i, end;
     mr_bytes one;
     int one_left;
+    int (*pull)(void *src, mr_bytes *value); /* set: values come from here */
+    void *src;
 };
 
 /* The next group from *pos (start at 0): its key, its values in task

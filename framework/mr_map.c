@@ -19,6 +19,7 @@ void mr__map_sink(mr_ctx *ctx, mr_mapped *mapped)
     ctx->sink.fold = mapped->fold;
     ctx->sink.runs = mapped->runs;
     ctx->sink.stamp = -1;
+    ctx->sink.mapped = mapped;
 }
 
 static int run_task(mr_ctx *ctx, const mr_tasks *tasks, mr_mapped *mapped,

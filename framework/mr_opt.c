@@ -14,7 +14,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "mr_ctx.h"
 #include "mr_optint.h"
+#include "mr_budget.h"
 #include "mr_schedule.h"
+#include "mr_spill.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,6 +47,16 @@ static const mr_option engine_options[] = {
     {"mem-limit", MR_OPT_INT, "0",
      "BYTES: stop, saying why, if a rank would use more memory (k/M/G; 0: "
      "none)"},
+    {"memory", MR_OPT_STRING, "auto",
+     "BYTES: memory budget per rank (k/M/G); past it, sorted runs spill to "
+     "--spill-dir. auto: from Slurm's or SGE's limit, the cgroup, or the "
+     "node's memory over its ranks"},
+    {"spill-dir", MR_OPT_STRING, NULL,
+     "DIR: where spilled runs go (default $TMPDIR, else /tmp)"},
+    {"spill-codec", MR_OPT_STRING, NULL,
+     "NAME: compression of spilled runs: lz4, zstd, zlib or none"},
+    {"spill-every", MR_OPT_INT, "0",
+     "N: spill after every N records or keys (for tests; 0: by the budget)"},
     {"stall-timeout", MR_OPT_DOUBLE, "20",
      "SECONDS: end the run if a rank gives no sign of life for this long "
      "(stopped, hung, cut off; 0: never)"},
@@ -258,6 +270,35 @@ int mr_config_parse(const struct mr_job *job, int argc, char **argv,
     if (cfg->mem_limit < 0) {
         *error = g_strdup_printf("option --mem-limit: %ld is negative",
                                  cfg->mem_limit);
+        rc = MR_EUSAGE;
+        goto out;
+    }
+    const char *mem = es->vals[find(es, "memory", 6)].s;
+    uint64_t memv = 0;
+    if (mem && strcmp(mem, "auto") != 0 &&
+        (mr__size_parse(mem, &memv) != MR_OK || memv < ((uint64_t)1 << 20) || memv > (uint64_t)LONG_MAX)) {
+        *error = g_strdup_printf("option --memory: '%s' is not a size of at "
+                                 "least 1M (k/M/G suffixes) or auto",
+                                 mem);
+        rc = MR_EUSAGE;
+        goto out;
+    }
+    cfg->memory = (long)memv;
+    cfg->spill_dir = es->vals[find(es, "spill-dir", 9)].s;
+    const char *codec = es->vals[find(es, "spill-codec", 11)].s;
+    mr_codec c = MR_SPILL_CODEC_DEFAULT;
+    if (codec && mr__codec_parse(codec, &c) != MR_OK) {
+        *error = g_strdup_printf("option --spill-codec: '%s' is not one of "
+                                 "lz4, zstd, zlib, none",
+                                 codec);
+        rc = MR_EUSAGE;
+        goto out;
+    }
+    cfg->spill_codec = (int)c;
+    cfg->spill_every = es->vals[find(es, "spill-every", 11)].i;
+    if (cfg->spill_every < 0) {
+        *error = g_strdup_printf("option --spill-every: %ld is negative",
+                                 cfg->spill_every);
         rc = MR_EUSAGE;
         goto out;
     }

@@ -21,6 +21,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "mr_keysort.h"
 #include "mr_mpierr.h"
+#include "mr_output.h"
 #include "mr_phases.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@
 enum { TAG_CHUNK = 4721 };
 
 /* The total order the output follows (order, then key, then value). */
-static int out_compare(const mr_ctx *ctx, const mr_rec *a, const mr_rec *b)
+int mr__out_compare(const mr_ctx *ctx, const mr_rec *a, const mr_rec *b)
 {
     const struct mr_job *job = &ctx->job;
     int c = 0;
@@ -58,7 +59,7 @@ static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
     mr_rec ra, rb;
     mr__rec_read(s->base + x->ref, &ra);
     mr__rec_read(s->base + y->ref, &rb);
-    int c = out_compare(s->ctx, &ra, &rb);
+    int c = mr__out_compare(s->ctx, &ra, &rb);
     return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
 }
 
@@ -87,7 +88,7 @@ static uint64_t order_key(const mr_ctx *ctx, const mr_rec *r)
  * phase's critical path (docs/performance.md, "The output phase"). The
  * index also carries each record's order key, which rank 0's merge would
  * otherwise compute again. */
-static mr_keyed *sort_run(const mr_ctx *ctx, const mr_kvbuf *b)
+mr_keyed *mr__out_sort(const mr_ctx *ctx, const mr_kvbuf *b)
 {
     if (b->nrec < 2)
         return NULL;
@@ -98,7 +99,7 @@ static mr_keyed *sort_run(const mr_ctx *ctx, const mr_kvbuf *b)
     size_t off = mr__rec_read(b->data, &prev);
     for (size_t i = 1; i < b->nrec && in_order; i++) {
         off += mr__rec_read(b->data + off, &cur);
-        if (out_compare(ctx, &prev, &cur) > 0)
+        if (mr__out_compare(ctx, &prev, &cur) > 0)
             in_order = 0;
         prev = cur;
     }
@@ -187,7 +188,7 @@ static int advance(mr_ctx *ctx, cursor *c)
     return 1;
 }
 
-static int default_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
+int mr__out_default(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
     if (fwrite(key.ptr, 1, key.len, stdout) != key.len ||
         putchar('\t') == EOF ||
@@ -211,7 +212,7 @@ static int less(const heap *h, int x, int y)
 {
     if (h->c[x].key != h->c[y].key)
         return h->c[x].key < h->c[y].key;
-    int c = out_compare(h->ctx, &h->c[x].cur, &h->c[y].cur);
+    int c = mr__out_compare(h->ctx, &h->c[x].cur, &h->c[y].cur);
     return c ? c < 0 : h->c[x].rank < h->c[y].rank;
 }
 
@@ -236,7 +237,7 @@ static int merge_on_root(mr_ctx *ctx, const mr_kvbuf *run,
                          const mr_keyed *order)
 {
     int P = ctx->nranks, rc = MR_OK;
-    mr_output_fn *out = ctx->job.output ? ctx->job.output : default_output;
+    mr_output_fn *out = ctx->job.output ? ctx->job.output : mr__out_default;
     cursor *cs = g_new0(cursor, P);
     heap h = {.a = g_new(int, P), .n = 0, .c = cs, .ctx = ctx};
     for (int r = 0; r < P; r++) {
@@ -337,7 +338,7 @@ static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
     mr_rec ra, rb;
     mr__rec_read(*(const unsigned char *const *)a, &ra);
     mr__rec_read(*(const unsigned char *const *)b, &rb);
-    return out_compare(ctx, &ra, &rb);
+    return mr__out_compare(ctx, &ra, &rb);
 }
 
 /* The i-th record of run b in output order. */
@@ -347,22 +348,11 @@ static const unsigned char *nth(const mr_kvbuf *b, const mr_keyed *order,
     return b->data + (order ? order[i].ref : offs[i]);
 }
 
-/* P - 1 splitters, the same on every rank: from every rank's samples,
- * gathered and sorted. Returns the gathered bytes (the splitters point
- * into them); *spl gets nranks - 1 record pointers. */
-static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
-                                const mr_keyed *order, const size_t *offs,
-                                const unsigned char ***spl)
+unsigned char *mr__out_splitters(mr_ctx *ctx, const mr_kvbuf *mine,
+                                 const unsigned char ***spl)
 {
     int P = ctx->nranks;
-    mr_kvbuf mine;
-    mr__kvbuf_init(&mine);
-    size_t n = b->nrec, s = MIN(n, (size_t)SAMPLES);
-    for (size_t k = 0; k < s; k++) {
-        const unsigned char *r = nth(b, order, offs, (k * n + n / 2) / s);
-        mr__kvbuf_append_raw(&mine, r, mr__rec_size(r), 1);
-    }
-    int len = (int)mine.len, *lens = g_new(int, P), *displs = g_new(int, P);
+    int len = (int)mine->len, *lens = g_new(int, P), *displs = g_new(int, P);
     MR_MPI(MPI_Allgather(&len, 1, MPI_INT, lens, 1, MPI_INT, ctx->comm));
     size_t total = 0;
     for (int r = 0; r < P; r++) {
@@ -370,20 +360,37 @@ static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
         total += (size_t)lens[r];
     }
     unsigned char *all = g_malloc(total ? total : 1);
-    MR_MPI(MPI_Allgatherv(mine.data, len, MPI_BYTE, all, lens, displs,
+    MR_MPI(MPI_Allgatherv(mine->data, len, MPI_BYTE, all, lens, displs,
                           MPI_BYTE, ctx->comm));
-    mr__kvbuf_fini(&mine);
     g_free(lens);
     g_free(displs);
     GPtrArray *recs = g_ptr_array_new();
     for (size_t off = 0; off < total; off += mr__rec_size(all + off))
         g_ptr_array_add(recs, all + off);
     g_ptr_array_sort_with_data(recs, rec_ptr_cmp, ctx);
-    *spl = g_new(const unsigned char *, P);
+    *spl = g_new0(const unsigned char *, P);
     for (int d = 0; d + 1 < P; d++)
         (*spl)[d] = recs->len ? recs->pdata[(size_t)(d + 1) * recs->len / P]
                               : NULL;
     g_ptr_array_free(recs, TRUE);
+    return all;
+}
+
+/* The splitters of a sorted run's records: samples evenly spaced in its
+ * order. */
+static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
+                                const mr_keyed *order, const size_t *offs,
+                                const unsigned char ***spl)
+{
+    mr_kvbuf mine;
+    mr__kvbuf_init(&mine);
+    size_t n = b->nrec, s = MIN(n, (size_t)SAMPLES);
+    for (size_t k = 0; k < s; k++) {
+        const unsigned char *r = nth(b, order, offs, (k * n + n / 2) / s);
+        mr__kvbuf_append_raw(&mine, r, mr__rec_size(r), 1);
+    }
+    unsigned char *all = mr__out_splitters(ctx, &mine, spl);
+    mr__kvbuf_fini(&mine);
     return all;
 }
 
@@ -393,7 +400,7 @@ static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
 static int redistribute(mr_ctx *ctx, const mr_kvbuf *out, mr_kvbuf *mine)
 {
     int P = ctx->nranks;
-    mr_keyed *order = sort_run(ctx, out);
+    mr_keyed *order = mr__out_sort(ctx, out);
     size_t *offs = NULL;
     if (!order) { /* in order already: walk it */
         offs = g_new(size_t, out->nrec + 1);
@@ -412,7 +419,7 @@ static int redistribute(mr_ctx *ctx, const mr_kvbuf *out, mr_kvbuf *mine)
         mr_rec a, b;
         mr__rec_read(r, &a);
         while (d + 1 < P && spl[d] &&
-               (mr__rec_read(spl[d], &b), out_compare(ctx, &a, &b) > 0))
+               (mr__rec_read(spl[d], &b), mr__out_compare(ctx, &a, &b) > 0))
             d++;
         mr__kvbuf_append_raw(&runs[d], r, mr__rec_size(r), 1);
     }
@@ -451,7 +458,7 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
         rc = redistribute(ctx, out, &mine);
         run = &mine;
     }
-    mr_keyed *order = sort_run(ctx, run);
+    mr_keyed *order = mr__out_sort(ctx, run);
     uint64_t n = run->nrec, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (ctx->rank == 0)
@@ -484,7 +491,7 @@ int mr__output_run(mr_ctx *ctx, const mr_kvbuf *out)
 {
     if (ctx->job.output_part)
         return output_parts(ctx, out);
-    mr_keyed *order = sort_run(ctx, out);
+    mr_keyed *order = mr__out_sort(ctx, out);
     int rc = MR_OK;
     if (ctx->rank != 0)
         send_run(ctx, out, order);

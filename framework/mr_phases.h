@@ -35,6 +35,9 @@ void mr__map_sink(mr_ctx *ctx, mr_mapped *mapped);
  * other ranks into their runs; jobs with combine replace each run with its
  * combined pairs. */
 int mr__combine_run(mr_ctx *ctx, mr_mapped *mapped);
+/* The job's combine over each destination's run, which it replaces (the
+ * out-of-core path runs it on every spill). */
+int mr__combine_runs(mr_ctx *ctx, mr_mapped *m);
 
 /* mr_shuffle.c: sends runs[d] to rank d, in rounds of at most
  * cfg->shuffle_round bytes sent per rank; frees the runs. */

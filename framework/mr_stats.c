@@ -47,6 +47,10 @@ static mr_run_stats *gather(mr_ctx *ctx)
     mine.shuffle_sent = ctx->shuffle_sent;
     mine.shuffle_recv = ctx->shuffle_recv;
     mine.rounds = (uint64_t)ctx->shuffle_rounds;
+    mine.budget = ctx->ooc.budget;
+    mine.spill_raw = ctx->ooc.raw;
+    mine.spill_stored = ctx->ooc.stored;
+    mine.spill_files = ctx->ooc.files;
 
     int P = ctx->nranks, root = ctx->rank == 0;
     mr_run_stats *st = root ? g_new0(mr_run_stats, 1) : NULL;
@@ -155,6 +159,10 @@ static void sum_ranks(const mr_run_stats *st, mr_rank_stats *tot)
         tot->pairs_out += x->pairs_out;
         tot->shuffle_sent += x->shuffle_sent;
         tot->ntasks += x->ntasks;
+        tot->spill_raw += x->spill_raw;
+        tot->spill_stored += x->spill_stored;
+        tot->spill_files += x->spill_files;
+        tot->budget = x->budget > tot->budget ? x->budget : tot->budget;
         tot->rounds = x->rounds > tot->rounds ? x->rounds : tot->rounds;
     }
 }
@@ -184,6 +192,14 @@ static void print_table(mr_ctx *ctx, const mr_run_stats *st)
             (unsigned long long)tot.shuffle_sent,
             (unsigned long long)tot.rounds, (unsigned long long)tot.pairs_out,
             imbalance(st));
+    fprintf(stderr,
+            "mr: memory budget %.1f MiB per rank (%s); spilled %llu bytes "
+            "(%llu on disk, %s) in %llu run files\n",
+            (double)tot.budget / 1048576.0, ctx->ooc.why,
+            (unsigned long long)tot.spill_raw,
+            (unsigned long long)tot.spill_stored,
+            mr__codec_name(ctx->ooc.spill.codec),
+            (unsigned long long)tot.spill_files);
     if (st->tasks && st->ntasks) {
         mr_task_rec *s = slowest(st);
         size_t n = st->ntasks < 5 ? st->ntasks : 5;
@@ -217,6 +233,13 @@ static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
     fprintf(f, "  \"shuffle_bytes\": %llu,\n  \"shuffle_rounds\": %llu,\n",
             (unsigned long long)tot.shuffle_sent,
             (unsigned long long)tot.rounds);
+    fprintf(f, "  \"memory\": %llu,\n  \"spill\": {\"bytes_raw\": %llu, "
+               "\"bytes_written\": %llu, \"runs\": %llu, \"codec\": \"%s\"},\n",
+            (unsigned long long)tot.budget,
+            (unsigned long long)tot.spill_raw,
+            (unsigned long long)tot.spill_stored,
+            (unsigned long long)tot.spill_files,
+            mr__codec_name(ctx->ooc.spill.codec));
     fprintf(f, "  \"imbalance\": %.6f,\n  \"phases\": [", imbalance(st));
     for (int p = 0; p < MR_PH_COUNT; p++) {
         double mn, mean, mx;

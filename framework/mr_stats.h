@@ -20,6 +20,7 @@ typedef struct mr_rank_stats {
     double busy;
     uint64_t ntasks, nspans, bytes_in, pairs, pairs_out, shuffle_sent,
         shuffle_recv, rounds;
+    uint64_t budget, spill_raw, spill_stored, spill_files; /* mr_ooc.c */
 } mr_rank_stats;
 
 typedef struct mr_run_stats {

@@ -42,6 +42,10 @@ typedef struct mr_config {
     int help;
     double stall_timeout; /* seconds without a heartbeat; 0: no limit */
     int output_mode; /* MR_OUTPUT_AUTO, _PARALLEL or _RANK0 (mr_pfile) */
+    long memory;     /* --memory: bytes per rank; 0: derived (mr_budget.c) */
+    const char *spill_dir; /* borrowed from argv; NULL: $TMPDIR or /tmp */
+    int spill_codec;       /* mr_codec (mr_spill.h) */
+    long spill_every;      /* spill every N records (tests); 0: by size */
 } mr_config;
 
 enum { MR_OUTPUT_AUTO, MR_OUTPUT_PARALLEL, MR_OUTPUT_RANK0 };
