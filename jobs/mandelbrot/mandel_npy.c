@@ -12,6 +12,16 @@
 
 int mandel_npy_header(FILE *fp, int64_t rows, int64_t cols)
 {
+    unsigned char buf[MANDEL_NPY_HEADER_MAX];
+    int n = mandel_npy_header_buf(buf, rows, cols);
+    if (n < 0)
+        return -1;
+    return fwrite(buf, 1, (size_t)n, fp) == (size_t)n ? 0 : -1;
+}
+
+int mandel_npy_header_buf(unsigned char buf[MANDEL_NPY_HEADER_MAX],
+                          int64_t rows, int64_t cols)
+{
     char dict[256];
     unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
     int n = snprintf(dict, sizeof dict,
@@ -29,10 +39,9 @@ int mandel_npy_header(FILE *fp, int64_t rows, int64_t cols)
     len += pad;
     head[8] = (unsigned char)(len & 0xff); /* little-endian uint16 */
     head[9] = (unsigned char)(len >> 8);
-    if (fwrite(head, 1, sizeof head, fp) != sizeof head ||
-        fwrite(dict, 1, len, fp) != len)
-        return -1;
-    return 0;
+    memcpy(buf, head, sizeof head);
+    memcpy(buf + sizeof head, dict, len);
+    return (int)(sizeof head + len);
 }
 
 int mandel_npy_row(FILE *fp, const int32_t *values, size_t n)

@@ -17,6 +17,11 @@
  * array. Returns 0, or -1 if the write failed (errno says why). */
 int mandel_npy_header(FILE *fp, int64_t rows, int64_t cols);
 
+/* The same header into buf; returns its length, or -1. */
+#define MANDEL_NPY_HEADER_MAX 266
+int mandel_npy_header_buf(unsigned char buf[MANDEL_NPY_HEADER_MAX],
+                          int64_t rows, int64_t cols);
+
 /* Appends one row of n int32 values. Returns 0 or -1 as above. */
 int mandel_npy_row(FILE *fp, const int32_t *values, size_t n);
 

@@ -4,31 +4,37 @@
  *           and, on rank 0, the output paths: all before any pixel.
  *   split   one task per tile of --tile rows; weight = its pixels.
  *   map     computes the tile with the vector kernel and emits one pair per
- *           row: key = big-endian row number (so the default bytewise order
- *           is image order), value = the row's W counts as int32.
+ *           row: key = big-endian number of the row's group (a fixed number
+ *           of rows: mandel_ppng.h), value = the row's W counts as int32.
  *           It also emits one timing record per task, key 0xFF + task id,
- *           which sorts after every row key (a row key's first byte is at
- *           most 0x7F), when --profile or --report asked for them.
- *   reduce  none: rows pass through.
- *   output  rank 0 gets the rows in order and streams them into the PNG
- *           and the .npy file; the timing records land in a table.
- *   finish  completes and commits the files, prints the one-line summary,
- *           writes the study (--profile) and the timing report (--report).
+ *           which sorts after every group key (a group key's first byte is
+ *           at most 0x7F), when --profile or --report asked for them.
+ *   reduce  a group's rows arrive in task order, which is row order: it
+ *           adds them to the rank's totals (and histogram), deflates the
+ *           group into its own PNG chunk (mandel_ppng.h) and emits it,
+ *           key be32(group) be32(0), and with --counts the rows again,
+ *           key be32(group) be32(1 + row): image order under the default
+ *           bytewise order. The partition sends groups to ranks in
+ *           contiguous runs, as the output phase will share them out.
+ *   output  parallel (output_part): every rank gets a contiguous run of
+ *           that order and appends the chunks and rows to its parts of
+ *           the two files (mr_pfile); rank 0's parts start with the
+ *           headers, the last rank's PNG part ends the deflate stream with
+ *           the Adler-32 combined from every rank's. Totals, histogram and
+ *           timing records reach every rank by mr_sum_u64, and output_end
+ *           commits the files.
+ *   finish  rank 0: the one-line summary, the study (--profile) and the
+ *           timing report (--report).
  *
- * Rank 0 never holds the image: one row at a time goes to libpng and to
- * the counts file, so the picture costs O(width) on rank 0 beyond what the
- * engine keeps. Both files are byte-identical for any number of ranks and
- * any schedule, since their bytes depend only on the counts, and the
- * counts of a pixel only on its coordinates.
+ * The compression sits in reduce, not in output_part, so that the output
+ * phase's sort samples and moves compressed chunks rather than whole
+ * groups of counts (its samples are whole records).
  *
- * Two output files, one atomic writer: mr_out_open keeps one file open per
- * rank. With --counts and --out together, the .npy goes through mr_out_open
- * and the PNG (smaller: compressed) into an unlinked tmpfile(), copied into
- * its own mr_out_open file once the counts are committed. Either way no run
- * leaves a partial file under a final name.
- *
- * Timing records travel as pairs rather than per-rank files, so the study
- * needs no shared file system and rank 0 writes every file.
+ * No rank holds the image, and no rank writes all of it. Both files are
+ * byte-identical for any number of ranks and any schedule: their bytes
+ * depend only on the counts (a PNG group's bytes on its rows alone), and
+ * the counts of a pixel only on its coordinates. A failed run leaves no
+ * file under a final name (mr_pfile_commit).
  */
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
@@ -43,13 +49,21 @@
 
 #include "mandel_kernel.h"
 #include "mandel_npy.h"
-#include "mandel_png.h"
+#include "mandel_ppng.h"
 #include "mandel_profile.h"
 
-/* Copies of the counts the run holds on their way to rank 0: the pairs map
- * emitted, the shuffled copy, and the ordered stream output reads. */
-#define COPIES 3
+/* Copies of the counts the run holds at its peak, over all ranks: the rows
+ * map emitted, their shuffled copy, the groups reduce emits, and the copy
+ * the output phase's sort hands each rank. */
+#define COPIES 4
 #define REC_KEY 0xFF
+/* The totals output_end adds over the ranks (mr_sum_u64), then each
+ * rank's (adler, length) of its PNG groups. */
+enum { SUM_ROWS, SUM_INSIDE, SUM_ITER, SUM_RECS, SUM_N };
+
+/* Groups in the image, for the partition (which gets no context); the
+ * same on every rank from setup on. */
+static uint32_t mb_ngroups = 1;
 
 typedef struct mandel_state {
     mandel_view view;
@@ -58,18 +72,20 @@ typedef struct mandel_state {
     const char *out, *counts, *profile;
     int stride, png_level, record, report;
     double *cx;   /* the x of every column */
-    int32_t *row; /* one row of counts */
-    /* rank 0 */
+    int32_t *row;         /* one row of counts */
+    int32_t group_rows;   /* rows per group (mandel_ppng_group_rows) */
+    int32_t *group;       /* one group of counts (reduce) */
     size_t ntasks;
-    int32_t next_row;
-    mandel_png *png;
-    FILE *png_tmp;  /* the PNG, when --counts holds the mr_out file */
-    FILE *npy_fp;   /* the mr_out file, when it is the .npy */
-    int png_open;   /* the mr_out file is the PNG */
-    uint64_t inside, iterations;
+    /* reduce and output: this rank's share, then (output_end) the run's */
+    int parts_open;
+    mr_pfile *png_f, *npy_f;
+    mandel_ppng *ppng;
+    mandel_buf zbuf;      /* one group's IDAT, or a head or tail */
+    uint32_t adler;       /* of this rank's PNG chunks, in order */
+    uint64_t zlen;        /* their uncompressed bytes */
+    uint64_t sums[SUM_N]; /* from reduce and output_part */
     mandel_hist hist;
-    mandel_task_rec *recs;
-    size_t nrecs;
+    mandel_task_rec *recs; /* zeroed but for the records this rank got */
     double t_setup;
 } mandel_state;
 
@@ -156,7 +172,7 @@ static int check_budget(mr_ctx *ctx, const mandel_view *v)
     if (need > budget)
         return mr_error(ctx, MR_EUSAGE,
                         "a %dx%d image needs about %.0f bytes (%.2f GiB: %d "
-                        "copies of its 4-byte counts on the way to rank 0), "
+                        "copies of its 4-byte counts in flight), "
                         "over the memory budget of %.0f bytes (%.2f GiB; "
                         "--mem-budget)",
                         v->width, v->height, need, need / 1073741824.0,
@@ -260,6 +276,15 @@ static int mb_setup(mr_ctx *ctx)
                         st->view.width);
     for (int32_t j = 0; j < st->view.width; j++)
         st->cx[j] = mandel_view_x(&st->view, j);
+    st->group_rows = mandel_ppng_group_rows(st->view.width);
+    mb_ngroups = (uint32_t)((st->view.height - 1) / st->group_rows + 1);
+    st->ntasks = (size_t)(((int64_t)st->view.height - 1) / st->tile + 1);
+    st->adler = 1; /* the Adler-32 of nothing */
+    if (st->record &&
+        !(st->recs = calloc(st->ntasks, sizeof *st->recs)))
+        return mr_error(ctx, MR_ERROR, "out of memory");
+    if (st->profile && mandel_hist_init(&st->hist, st->view.max_iter) < 0)
+        return mr_error(ctx, MR_ERROR, "out of memory for the histogram");
     return MR_OK;
 }
 
@@ -279,14 +304,8 @@ static int mb_split(mr_ctx *ctx)
                              (double)rows * st->view.width);
         if (rc != MR_OK)
             return rc;
-        st->ntasks++;
         if (r > h - st->tile)
             break; /* r + tile would overflow int32 */
-    }
-    if (st->record) {
-        st->recs = calloc(st->ntasks, sizeof *st->recs);
-        if (!st->recs)
-            return mr_error(ctx, MR_ERROR, "out of memory");
     }
     return MR_OK;
 }
@@ -311,7 +330,7 @@ static int mb_map(mr_ctx *ctx, mr_bytes task)
                        st->row);
         for (size_t j = 0; j < w; j++)
             rec.iterations += st->row[j];
-        mr_put_be32(key, (uint32_t)k);
+        mr_put_be32(key, (uint32_t)(k / st->group_rows));
         int rc = mr_emit(ctx, mr_mem(key, 4),
                          mr_mem(st->row, w * sizeof *st->row));
         if (rc != MR_OK)
@@ -326,85 +345,194 @@ static int mb_map(mr_ctx *ctx, mr_bytes task)
     return mr_emit(ctx, mr_mem(key, 5), mr_mem(&rec, sizeof rec));
 }
 
-/* ---------------- output and finish (rank 0) ---------------- */
+/* ---------------- reduce: rows into groups ---------------- */
 
-/* At the first row: the files, the histogram. */
-static int open_outputs(mr_ctx *ctx, mandel_state *st)
+static int32_t group_height(const mandel_state *st, uint32_t g)
 {
-    const mandel_view *v = &st->view;
-    FILE *png_fp = NULL;
+    int64_t left = (int64_t)st->view.height - (int64_t)g * st->group_rows;
+    return left < st->group_rows ? (int32_t)left : st->group_rows;
+}
+
+/* Output keys: be32(group) be32(part), part 0 the group's PNG IDAT, part
+ * 1 + r its row r of counts; in bytewise order that is image order. */
+static void out_key(unsigned char key[8], uint32_t g, uint32_t part)
+{
+    mr_put_be32(key, g);
+    mr_put_be32(key + 4, part);
+}
+
+/* The group's PNG chunk, with its Adler-32 and uncompressed length after
+ * it (the last 12 bytes of the value). */
+static int emit_png(mr_ctx *ctx, mandel_state *st, uint32_t g, int32_t rows)
+{
+    unsigned char key[8], trailer[12];
+    uint32_t adler;
+    uint64_t len;
     char err[256];
 
-    if (st->profile && mandel_hist_init(&st->hist, v->max_iter) < 0)
-        return mr_error(ctx, MR_ERROR, "out of memory for the histogram");
-    if (st->counts) {
-        FILE *f = mr_out_open(ctx, st->counts);
-        if (!f)
-            return MR_EIO;
-        st->npy_fp = f;
-        if (mandel_npy_header(f, v->height, v->width) < 0)
-            return mr_error(ctx, MR_EIO, "%s: %s", st->counts,
-                            strerror(errno));
-    }
-    if (!st->out)
-        return MR_OK;
-    if (st->counts) {
-        png_fp = st->png_tmp = tmpfile();
-        if (!png_fp)
-            return mr_error(ctx, MR_EIO, "%s: no temporary file for the "
-                            "image: %s", st->out, strerror(errno));
-    } else {
-        png_fp = mr_out_open(ctx, st->out);
-        if (!png_fp)
-            return MR_EIO;
-        st->png_open = 1;
-    }
-    st->png = mandel_png_new(png_fp, v->width, v->height, v->max_iter,
-                             st->png_level, err, sizeof err);
-    if (!st->png)
+    st->zbuf.len = 0;
+    if (mandel_ppng_group(st->ppng, st->group, rows, &st->zbuf, &adler, &len,
+                          err, sizeof err) < 0)
         return mr_error(ctx, MR_EIO, "%s: %s", st->out, err);
-    return MR_OK;
+    mr_put_be32(trailer, adler);
+    memcpy(trailer + 4, &len, sizeof len);
+    if (st->zbuf.cap - st->zbuf.len < sizeof trailer) {
+        unsigned char *p = realloc(st->zbuf.p, st->zbuf.len + sizeof trailer);
+        if (!p)
+            return mr_error(ctx, MR_ERROR, "out of memory");
+        st->zbuf.p = p;
+        st->zbuf.cap = st->zbuf.len + sizeof trailer;
+    }
+    memcpy(st->zbuf.p + st->zbuf.len, trailer, sizeof trailer);
+    out_key(key, g, 0);
+    return mr_emit(ctx, mr_mem(key, 8),
+                   mr_mem(st->zbuf.p, st->zbuf.len + sizeof trailer));
 }
 
-static int output_row(mr_ctx *ctx, mandel_state *st, uint32_t k,
-                      mr_bytes value)
+/* A group's rows arrive in task order, which is row order. reduce adds
+ * them to this rank's totals and deflates the group's PNG chunk here, on
+ * the rank that has the rows, so that what the output phase sorts and
+ * moves is the small compressed chunk, plus the rows themselves only for
+ * --counts. */
+static int mb_reduce(mr_ctx *ctx, mr_bytes key, mr_values *values)
 {
-    size_t w = (size_t)st->view.width;
+    mandel_state *st = mr_ctx_state(ctx);
+    size_t w = (size_t)st->view.width, rowb = w * sizeof *st->row;
+    mr_bytes v;
     int rc;
 
-    if (k != (uint32_t)st->next_row || value.len != w * sizeof *st->row)
-        return mr_error(ctx, MR_ERROR, "row %u arrived where row %d was due "
-                        "(%zu bytes)", k, st->next_row, value.len);
-    if (k == 0 && (rc = open_outputs(ctx, st)) != MR_OK)
-        return rc;
-    memcpy(st->row, value.ptr, value.len); /* the value may be unaligned */
-    if (st->npy_fp && mandel_npy_row(st->npy_fp, st->row, w) < 0)
-        return mr_error(ctx, MR_EIO, "%s: %s", st->counts, strerror(errno));
-    for (size_t j = 0; j < w; j++) {
-        st->iterations += (uint64_t)st->row[j];
-        st->inside += st->row[j] == st->view.max_iter;
+    if (key.len != 4) { /* timing records pass through */
+        while (mr_values_next(values, &v))
+            if ((rc = mr_emit(ctx, key, v)) != MR_OK)
+                return rc;
+        return MR_OK;
     }
+    uint32_t g = mr_get_be32(key.ptr);
+    if (g >= mb_ngroups)
+        return mr_error(ctx, MR_ERROR, "unexpected group %u", g);
+    int32_t rows = group_height(st, g), n = 0;
+    if (!st->group &&
+        !(st->group = malloc((size_t)st->group_rows * rowb)))
+        return mr_error(ctx, MR_ERROR, "out of memory for a group of rows");
+    if (st->out && !st->ppng &&
+        !(st->ppng = mandel_ppng_new(st->view.width, st->view.max_iter,
+                                     st->png_level)))
+        return mr_error(ctx, MR_ERROR, "out of memory for the deflater");
+    while (mr_values_next(values, &v)) {
+        if (n == rows || v.len != rowb)
+            return mr_error(ctx, MR_ERROR, "group %u: unexpected row %d "
+                            "(%zu bytes)", g, n, v.len);
+        memcpy((char *)st->group + (size_t)n * rowb, v.ptr, rowb);
+        if (st->counts) {
+            unsigned char okey[8];
+            out_key(okey, g, 1 + (uint32_t)n);
+            if ((rc = mr_emit(ctx, mr_mem(okey, 8), v)) != MR_OK)
+                return rc;
+        }
+        n++;
+    }
+    if (n != rows)
+        return mr_error(ctx, MR_ERROR, "group %u: %d of %d rows arrived", g,
+                        n, rows);
+    const int32_t *c = st->group;
+    size_t npx = (size_t)rows * w;
+    uint64_t iter = 0, inside = 0;
+    for (size_t j = 0; j < npx; j++) {
+        iter += (uint64_t)c[j];
+        inside += c[j] == st->view.max_iter;
+    }
+    st->sums[SUM_ITER] += iter;
+    st->sums[SUM_INSIDE] += inside;
+    st->sums[SUM_ROWS] += (uint64_t)rows;
     if (st->profile)
-        mandel_hist_add(&st->hist, st->row, w);
-    if (st->png && mandel_png_row(st->png, st->row) < 0)
-        return mr_error(ctx, MR_EIO, "%s: %s", st->out,
-                        mandel_png_error(st->png));
-    st->next_row++;
+        mandel_hist_add(&st->hist, c, npx);
+    return st->out ? emit_png(ctx, st, g, rows) : MR_OK;
+}
+
+/* Groups go to ranks in contiguous runs, the way the output phase will
+ * share them out, so few of them move again there. Timing records: rank 0
+ * (they end up wherever the output order puts them anyway). */
+static uint32_t mb_partition(mr_bytes key, uint32_t nparts)
+{
+    if (key.len != 4)
+        return 0;
+    uint64_t p = (uint64_t)mr_get_be32(key.ptr) * nparts / mb_ngroups;
+    return p < nparts ? (uint32_t)p : nparts - 1;
+}
+
+/* ---------------- output: every rank its share ---------------- */
+
+/* From the first output call on, on every rank (output_end commits what
+ * is open): the files' parts; rank 0's start with the headers. */
+static int open_parts(mr_ctx *ctx, mandel_state *st)
+{
+    const mandel_view *v = &st->view;
+    int first = mr_ctx_rank(ctx) == 0, rc = MR_OK;
+
+    if (st->parts_open)
+        return MR_OK;
+    st->parts_open = 1;
+    if (st->counts) {
+        unsigned char head[MANDEL_NPY_HEADER_MAX];
+        st->npy_f = mr_pfile_open(ctx, st->counts);
+        if (!st->npy_f)
+            return MR_EIO;
+        int n = first ? mandel_npy_header_buf(head, v->height, v->width) : 0;
+        if (n < 0)
+            return mr_error(ctx, MR_ERROR, "%s: no .npy header for %dx%d",
+                            st->counts, v->width, v->height);
+        if (n > 0 && (rc = mr_pfile_write(st->npy_f, head, (size_t)n)) != MR_OK)
+            return rc;
+    }
+    if (st->out) {
+        st->png_f = mr_pfile_open(ctx, st->out);
+        if (!st->png_f)
+            return MR_EIO;
+        st->zbuf.len = 0;
+        if (first && mandel_ppng_head(&st->zbuf, v->width, v->height,
+                                      st->png_level) < 0)
+            return mr_error(ctx, MR_ERROR, "%s: out of memory", st->out);
+        if (st->zbuf.len &&
+            (rc = mr_pfile_write(st->png_f, st->zbuf.p, st->zbuf.len)) != MR_OK)
+            return rc;
+    }
     return MR_OK;
 }
 
-static int mb_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
+static int output_png(mr_ctx *ctx, mandel_state *st, mr_bytes value)
+{
+    const unsigned char *p = value.ptr;
+    uint64_t len;
+
+    if (!st->png_f || value.len < 12)
+        return mr_error(ctx, MR_ERROR, "unexpected PNG chunk");
+    size_t n = value.len - 12;
+    memcpy(&len, p + n + 4, sizeof len);
+    st->adler = mandel_ppng_combine(st->adler, mr_get_be32(p + n), len);
+    st->zlen += len;
+    return mr_pfile_write(st->png_f, p, n);
+}
+
+static int mb_output_part(mr_ctx *ctx, mr_bytes key, mr_bytes value)
 {
     mandel_state *st = mr_ctx_state(ctx);
     const unsigned char *k = key.ptr;
+    int rc = open_parts(ctx, st);
 
-    if (key.len == 4)
-        return output_row(ctx, st, mr_get_be32(k), value);
+    if (rc != MR_OK)
+        return rc;
+    if (key.len == 8 && mr_get_be32(k) < mb_ngroups) {
+        if (mr_get_be32(k + 4) == 0)
+            return output_png(ctx, st, value);
+        if (!st->npy_f || value.len != (size_t)st->view.width * 4)
+            return mr_error(ctx, MR_ERROR, "unexpected row of counts");
+        return mr_pfile_write(st->npy_f, value.ptr, value.len);
+    }
     if (key.len == 5 && k[0] == REC_KEY && value.len == sizeof *st->recs) {
         uint32_t id = mr_get_be32(k + 1);
         if (st->recs && id < st->ntasks) {
             memcpy(&st->recs[id], value.ptr, sizeof *st->recs);
-            st->nrecs++;
+            st->sums[SUM_RECS]++;
             return MR_OK;
         }
     }
@@ -412,56 +540,66 @@ static int mb_output(mr_ctx *ctx, mr_bytes key, mr_bytes value)
                     key.len);
 }
 
-static int copy_file(mr_ctx *ctx, FILE *from, const char *to)
+/* Every rank: the totals, histogram and timing records to every rank;
+ * the PNG's tail on the last rank; then the files into place. */
+static int mb_output_end(mr_ctx *ctx)
 {
-    char buf[1 << 16];
-    size_t n;
+    mandel_state *st = mr_ctx_state(ctx);
+    int P = mr_ctx_nranks(ctx), me = mr_ctx_rank(ctx);
+    int rc = open_parts(ctx, st), rc2 = MR_OK;
+    size_t n = SUM_N + 2 * (size_t)P;
+    uint64_t *v = calloc(n, sizeof *v);
 
-    if (fflush(from) != 0 || ferror(from) || fseek(from, 0, SEEK_SET) != 0)
-        return mr_error(ctx, MR_EIO, "%s: temporary image: %s", to,
-                        strerror(errno));
-    FILE *dst = mr_out_open(ctx, to);
-    if (!dst)
-        return MR_EIO;
-    while ((n = fread(buf, 1, sizeof buf, from)) > 0) {
-        if (fwrite(buf, 1, n, dst) != n)
-            break;
+    if (!v)
+        abort();
+    memcpy(v, st->sums, sizeof st->sums);
+    v[SUM_N + 2 * (size_t)me] = st->adler;
+    v[SUM_N + 2 * (size_t)me + 1] = st->zlen;
+    /* Each slot is one rank's (the records: zero on the others), so the
+     * sums are their values, exactly. */
+    _Static_assert(sizeof(mandel_task_rec) % 8 == 0, "records in words");
+    rc2 = mr_sum_u64(ctx, v, n);
+    if (rc2 == MR_OK && st->profile)
+        rc2 = mr_sum_u64(ctx, st->hist.bins, st->hist.n);
+    if (rc2 == MR_OK && st->record)
+        rc2 = mr_sum_u64(ctx, (uint64_t *)st->recs,
+                         st->ntasks * sizeof *st->recs / 8);
+    if (rc == MR_OK)
+        rc = rc2;
+    memcpy(st->sums, v, sizeof st->sums);
+    if (rc == MR_OK && st->sums[SUM_ROWS] != (uint64_t)st->view.height)
+        rc = mr_error(ctx, MR_ERROR, "only %llu of %d rows arrived",
+                      (unsigned long long)st->sums[SUM_ROWS],
+                      st->view.height);
+    if (rc == MR_OK && st->record && st->sums[SUM_RECS] != st->ntasks)
+        rc = mr_error(ctx, MR_ERROR, "%llu of %zu task records arrived",
+                      (unsigned long long)st->sums[SUM_RECS], st->ntasks);
+    if (rc == MR_OK && st->png_f && me == P - 1) {
+        uint32_t adler = 1;
+        for (int r = 0; r < P; r++)
+            adler = mandel_ppng_combine(adler, (uint32_t)v[SUM_N + 2 * r],
+                                        v[SUM_N + 2 * r + 1]);
+        st->zbuf.len = 0;
+        if (mandel_ppng_tail(&st->zbuf, adler) < 0)
+            rc = mr_error(ctx, MR_ERROR, "%s: out of memory", st->out);
+        else
+            rc = mr_pfile_write(st->png_f, st->zbuf.p, st->zbuf.len);
     }
-    if (ferror(from))
-        return mr_error(ctx, MR_EIO, "%s: reading the temporary image: %s",
-                        to, strerror(errno));
-    return mr_out_commit(ctx); /* reports a failed write */
-}
-
-/* Completes the image and the counts and renames them into place. */
-static int close_outputs(mr_ctx *ctx, mandel_state *st)
-{
-    int rc;
-
-    if (st->png) {
-        rc = mandel_png_finish(st->png);
-        if (rc < 0)
-            return mr_error(ctx, MR_EIO, "%s: %s", st->out,
-                            mandel_png_error(st->png));
-        mandel_png_free(st->png);
-        st->png = NULL;
+    free(v);
+    /* Collective, also after an error (they agree on it, and remove). */
+    if (st->npy_f) {
+        rc2 = mr_pfile_commit(st->npy_f);
+        st->npy_f = NULL;
+        if (rc == MR_OK)
+            rc = rc2;
     }
-    if (st->npy_fp) {
-        st->npy_fp = NULL;
-        if ((rc = mr_out_commit(ctx)) != MR_OK)
-            return rc;
+    if (st->png_f) {
+        rc2 = mr_pfile_commit(st->png_f);
+        st->png_f = NULL;
+        if (rc == MR_OK)
+            rc = rc2;
     }
-    if (st->png_open) {
-        st->png_open = 0;
-        return mr_out_commit(ctx);
-    }
-    if (st->png_tmp) {
-        rc = copy_file(ctx, st->png_tmp, st->out);
-        fclose(st->png_tmp);
-        st->png_tmp = NULL;
-        return rc;
-    }
-    return MR_OK;
+    return rc;
 }
 
 static void report(mr_ctx *ctx, mandel_state *st)
@@ -484,7 +622,7 @@ static void report(mr_ctx *ctx, mandel_state *st)
             st->kernel->name, st->kernel->lanes, v->width, v->height,
             v->max_iter, st->ntasks, st->tile, b.nranks, b.span,
             pixels / b.span / 1e6, total, pixels / total / 1e6,
-            (double)st->iterations / b.span, b.imbalance, b.imbalance_cpu,
+            (double)st->sums[SUM_ITER] / b.span, b.imbalance, b.imbalance_cpu,
             b.imbalance_iter);
     for (int k = 0; k < b.nranks; k++)
         fprintf(stderr, "mandelbrot: rank %d: %lld tasks, busy %.3f s, CPU "
@@ -493,25 +631,17 @@ static void report(mr_ctx *ctx, mandel_state *st)
     mandel_balance_fini(&b);
 }
 
+/* Rank 0, after output_end: the files are in place, the totals summed. */
 static int mb_finish(mr_ctx *ctx)
 {
     mandel_state *st = mr_ctx_state(ctx);
     const mandel_view *v = &st->view;
-    int rc;
 
-    if (st->next_row != v->height)
-        return mr_error(ctx, MR_ERROR, "only %d of %d rows arrived",
-                        st->next_row, v->height);
-    if (st->record && st->nrecs != st->ntasks)
-        return mr_error(ctx, MR_ERROR, "%zu of %zu task records arrived",
-                        st->nrecs, st->ntasks);
-    if ((rc = close_outputs(ctx, st)) != MR_OK)
-        return rc;
     printf("mandelbrot %dx%d of [%.17g,%.17g]x[%.17g,%.17g], max-iter %d: "
            "%llu pixels inside the set, %llu iterations\n",
            v->width, v->height, v->x0, v->x1, v->y0, v->y1, v->max_iter,
-           (unsigned long long)st->inside,
-           (unsigned long long)st->iterations);
+           (unsigned long long)st->sums[SUM_INSIDE],
+           (unsigned long long)st->sums[SUM_ITER]);
     fflush(stdout);
     if (st->report)
         report(ctx, st);
@@ -532,10 +662,9 @@ static void mb_teardown(mr_ctx *ctx)
     mandel_state *st = mr_ctx_state(ctx);
     if (!st)
         return;
-    /* An mr_out file still open is the engine's to remove. */
-    mandel_png_free(st->png);
-    if (st->png_tmp)
-        fclose(st->png_tmp);
+    mandel_ppng_free(st->ppng);
+    free(st->zbuf.p);
+    free(st->group);
     mandel_hist_fini(&st->hist);
     free(st->recs);
     free(st->cx);
@@ -552,7 +681,10 @@ static const struct mr_job mandelbrot_job = {
     .setup = mb_setup,
     .split = mb_split,
     .map = mb_map,
-    .output = mb_output,
+    .reduce = mb_reduce,
+    .partition = mb_partition,
+    .output_part = mb_output_part,
+    .output_end = mb_output_end,
     .finish = mb_finish,
     .teardown = mb_teardown,
 };

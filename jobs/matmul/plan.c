@@ -169,19 +169,26 @@ mm_memory mm_plan_memory(const mm_plan *p, int nranks, mm_keep keep, int gather,
     double P = nranks > 0 ? nranks : 1;
 
     /* The task list is on every rank (the engine keeps a record of about
-     * 48 bytes a task), the block checksums on rank 0. */
+     * 48 bytes a task), and so is the table of block checksums that
+     * output_end adds up over the ranks (16 bytes a block, twice: the
+     * table and the sum's buffer). */
     double tasks = (double)p->nbi * p->nbj * p->nkc;
     r.matrices = 8 * (m * k + k * n);
     r.c = 8 * m * n;
-    r.other = panels + cblock + 48 * tasks;
-    r.root = r.other + 16.0 * p->nbi * p->nbj;
+    r.other = panels + cblock + 48 * tasks + 32.0 * p->nbi * p->nbj;
     if (gather) {
-        double parts = p->nkc;          /* partial blocks per block */
-        r.other += 2 * r.c * parts / P; /* its blocks, sent and staged */
-        r.root += r.c * (parts + 2) + (verify ? r.c : 8 * bi * n);
+        /* A rank's share of C: its blocks (all their partial blocks)
+         * sent and received for its block-rows, the rows reduce emits,
+         * the output sort's two copies, the part in memory until the
+         * commit; and one block-row being assembled. */
+        double parts = p->nkc;
+        r.other += r.c * (2 * parts + 4) / P + 8 * bi * n;
     }
+    /* --verify: every rank checks its rows against a band of A times B
+     * (two copies of B, two band products), holding its rows of C. */
     if (verify)
-        r.root += r.matrices + 2 * r.c;
+        r.other += 8 * (bi * k + 2 * k * n + 2 * bi * n) + r.c / P;
+    r.root = r.other;
     return r;
 }
 

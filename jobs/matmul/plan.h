@@ -97,7 +97,7 @@ typedef struct mm_memory {
     double matrices; /* A + B */
     double c;        /* C */
     double root;     /* rank 0's peak, by the plan below */
-    double other;    /* any other rank's peak */
+    double other;    /* any other rank's peak (now the same as root) */
 } mm_memory;
 
 /* What every rank's tile caches keep (block.h). */
@@ -108,8 +108,9 @@ typedef enum mm_keep {
 } mm_keep;
 
 /* Estimates peak memory per rank: the tiles kept, one C block, and with
- * gather, C travelling to rank 0 (--out or --verify); verify: rank 0 also
- * holds A, B and two reference products. */
+ * gather (--out or --verify), the rank's share of C on its way through
+ * reduce and the output phase; verify: each rank's reference products for
+ * its rows. No rank holds all of C: root and other are the same. */
 mm_memory mm_plan_memory(const mm_plan *p, int nranks, mm_keep keep, int gather,
                          int verify);
 

@@ -20,4 +20,13 @@
 int mm_verify(const mm_source *a, const mm_source *b, const double *c,
               double *maxerr, char *err, size_t errlen);
 
+/* The same for rows r0 .. r0 + nr - 1 of C only (c: those rows,
+ * row-major), with references computed per band of `band` rows counted
+ * from row 0, so an element's reference is the same whichever rows are
+ * checked together. Memory: a band of A, B twice, two band products.
+ * mm_verify is this with all rows in one band. */
+int mm_verify_rows(const mm_source *a, const mm_source *b, uint64_t r0,
+                   uint64_t nr, uint64_t band, const double *c,
+                   double *maxerr, char *err, size_t errlen);
+
 #endif /* MM_VERIFY_H */

@@ -84,7 +84,7 @@ bad "--max-iter must be between 1" "max-iter 0" --max-iter 0
 bad "--tile must be between 1" "tile 0" --tile 0
 bad "needs about [0-9]+ bytes.*memory budget" "image over the memory budget" \
     --width 200000 --height 200000
-bad "needs about 3701760 bytes" "image over an explicit budget" \
+bad "needs about 4930560 bytes" "image over an explicit budget" \
     --width 640 --height 480 --mem-budget 1M
 # A row is one record: one wider than the engine's 256 MiB is refused at
 # setup, not after seconds of work in map.

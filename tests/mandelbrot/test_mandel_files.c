@@ -1,13 +1,15 @@
 /* test_mandel_files.c -- the PNG and .npy writers, read back.
  *
  * The PNG is decoded again with libpng: its size, every pixel against the
- * colour map, black exactly for counts equal to max_iter. The .npy header
+ * colour map, black exactly for counts equal to max_iter. So is the PNG
+ * made of pieces (mandel_ppng), put together as the ranks would. The .npy header
  * is checked byte for byte against the format (magic, version 1.0, dict,
  * 64-byte alignment) and the data read back.
  */
 /* SPDX-License-Identifier: MIT */
 #include "mandel_npy.h"
 #include "mandel_png.h"
+#include "mandel_ppng.h"
 #include "mr_test.h"
 
 #include <CUnit/CUnit.h>
@@ -44,6 +46,9 @@ static void test_colors(void)
     }
 }
 
+static void check_decoded(FILE *f, const int32_t *counts, int32_t w,
+                          int32_t h, int32_t max);
+
 /* Writes counts (h rows of w) as a PNG into a temporary file, decodes it
  * and checks it. */
 static void roundtrip(int32_t w, int32_t h, int32_t max, int level)
@@ -60,6 +65,14 @@ static void roundtrip(int32_t w, int32_t h, int32_t max, int level)
         CU_ASSERT_EQUAL(mandel_png_row(p, counts + (size_t)k * w), 0);
     CU_ASSERT_EQUAL(mandel_png_finish(p), 0);
     mandel_png_free(p);
+    check_decoded(f, counts, w, h, max);
+    free(counts);
+}
+
+/* Decodes the PNG in f with libpng and checks every pixel; closes f. */
+static void check_decoded(FILE *f, const int32_t *counts, int32_t w,
+                          int32_t h, int32_t max)
+{
     CU_ASSERT_EQUAL(fflush(f), 0);
     rewind(f);
 
@@ -83,8 +96,73 @@ static void roundtrip(int32_t w, int32_t h, int32_t max, int level)
     CU_ASSERT_EQUAL(bad, 0);
     png_image_free(&img);
     free(px);
-    free(counts);
     fclose(f);
+}
+
+/* The PNG of pieces: head, the groups in order (their Adler-32s combined
+ * as `ranks` ranks would: each over its own groups, then across), tail. */
+static void ppng_roundtrip(int32_t w, int32_t h, int32_t max, int level,
+                           int ranks)
+{
+    int32_t *counts = malloc((size_t)w * h * sizeof *counts);
+    int32_t g = mandel_ppng_group_rows(w), ngroups = (h - 1) / g + 1;
+    mandel_buf b = {0};
+    char err[256];
+    for (int32_t i = 0; i < w * h; i++)
+        counts[i] = (int32_t)((i * 7919LL) % (max + 1));
+    mandel_ppng *z = mandel_ppng_new(w, max, level);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+    CU_ASSERT_EQUAL(mandel_ppng_head(&b, w, h, level), 0);
+    uint32_t total = 1;
+    for (int r = 0; r < ranks; r++) {
+        uint32_t mine = 1;
+        uint64_t len = 0;
+        for (int32_t k = ngroups * r / ranks; k < ngroups * (r + 1) / ranks;
+             k++) {
+            int32_t rows = h - k * g < g ? h - k * g : g;
+            uint32_t a;
+            uint64_t n;
+            CU_ASSERT_EQUAL_FATAL(mandel_ppng_group(z, counts + (size_t)k * g * w,
+                                                    rows, &b, &a, &n, err,
+                                                    sizeof err), 0);
+            CU_ASSERT_EQUAL(n, (uint64_t)rows * (1 + 3 * (uint64_t)w));
+            mine = mandel_ppng_combine(mine, a, n);
+            len += n;
+        }
+        total = mandel_ppng_combine(total, mine, len);
+    }
+    CU_ASSERT_EQUAL(mandel_ppng_tail(&b, total), 0);
+    mandel_ppng_free(z);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(b.p, 1, b.len, f), b.len);
+    check_decoded(f, counts, w, h, max);
+    free(b.p);
+    free(counts);
+}
+
+static void test_ppng(void)
+{
+    ppng_roundtrip(1, 1, 1, 6, 1);
+    ppng_roundtrip(37, 200, 127, 6, 3);
+    ppng_roundtrip(300, 129, 1000, 0, 2);
+    ppng_roundtrip(64, 64, 3000000, 9, 4); /* no lookup table */
+    CU_ASSERT_EQUAL(mandel_ppng_group_rows(1), 64);
+    CU_ASSERT_EQUAL(mandel_ppng_group_rows(1 << 20), 4);
+    CU_ASSERT_EQUAL(mandel_ppng_group_rows(1 << 26), 1);
+    /* A count out of range is refused. */
+    int32_t bad[4] = {1, 2, 99, 4};
+    mandel_buf b = {0};
+    uint32_t a;
+    uint64_t n;
+    char err[256];
+    mandel_ppng *z = mandel_ppng_new(4, 10, 6);
+    CU_ASSERT_EQUAL(mandel_ppng_group(z, bad, 1, &b, &a, &n, err, sizeof err),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
+    mandel_ppng_free(z);
+    mandel_ppng_free(NULL);
+    free(b.p);
 }
 
 static void test_png_roundtrip(void)
@@ -151,6 +229,7 @@ static CU_TestInfo tests[] = {
     {"colour map", test_colors},
     {"PNG written and decoded", test_png_roundtrip},
     {"PNG misuse is reported", test_png_misuse},
+    {"PNG of pieces written and decoded", test_ppng},
     {"npy header and data", test_npy},
     CU_TEST_INFO_NULL,
 };

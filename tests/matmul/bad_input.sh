@@ -84,8 +84,8 @@ fails 2 "--block must be positive" "--block 0" --n 10 --block 0
 fails 2 "--block must be positive" "negative --block" --n 10 --block -4
 fails 2 "would need about .* more than this machine's" \
     "sizes that do not fit in memory" --n 2000000
-fails 2 "would need about .*gathered on rank 0" \
-    "C that does not fit on rank 0" --m 1000000 --k 1 --n 1000000
+fails 2 "would need about .*shared out over the ranks" \
+    "C whose share does not fit on a rank" --m 1000000 --k 1 --n 1000000
 fails 2 "--split-k 11: k \(10\) can be cut into 1 to 10 chunks" \
     "split-k larger than k" --n 10 --split-k 11
 fails 2 "--a and --b go together" "--a without --b" --a "$T/a.npy"

@@ -210,18 +210,22 @@ static void test_memory(void)
     mm_memory gen = mm_plan_memory(&p, 2, MM_KEEP_LAST, 0, 0);
     CU_ASSERT_DOUBLE_EQUAL(keep.c, c, 1);
     CU_ASSERT_DOUBLE_EQUAL(keep.matrices, 2 * c, 1);
-    /* Not gathered: a block-row of A, all of B, one C block; and the
-     * task list (16 tasks, 48 bytes each) on every rank, the 16 block
-     * checksums (16 bytes each) on rank 0. */
-    double tasks = 48.0 * 16, sums = 16.0 * 16;
+    /* Not gathered: a block-row of A, all of B, one C block; and on
+     * every rank the task list (16 tasks, 48 bytes each) and the table of
+     * the 16 block checksums (16 bytes each) with its sum's buffer. */
+    double tasks = 48.0 * 16, sums = 2 * 16.0 * 16;
     CU_ASSERT_DOUBLE_EQUAL(keep.root,
                            8.0 * (1024 * 4096 + 4096 * 4096 + 1024 * 1024) +
                                tasks + sums,
                            1);
-    CU_ASSERT_DOUBLE_EQUAL(keep.other, keep.root - sums, 1);
-    CU_ASSERT(gather.root >= keep.root + 3 * c);
-    CU_ASSERT(gather.other < gather.root);
-    CU_ASSERT(verify.root >= gather.root + 2 * c);
+    CU_ASSERT_DOUBLE_EQUAL(keep.other, keep.root, 1);
+    /* Gathered: no rank holds all of C, each about 3 times its half. */
+    CU_ASSERT(gather.root >= keep.root + 3 * c / 2);
+    CU_ASSERT(gather.root < keep.root + 4 * c);
+    CU_ASSERT_DOUBLE_EQUAL(gather.other, gather.root, 1);
+    /* Verify: two copies of B (each the size of C here) and its half of
+     * C, next to the reference bands. */
+    CU_ASSERT(verify.root >= gather.root + 2.5 * c);
     CU_ASSERT(lean.root < keep.root);
     /* Generated: one tile of A, one of B, one C block. */
     CU_ASSERT_DOUBLE_EQUAL(

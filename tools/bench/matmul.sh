@@ -21,9 +21,9 @@
 #             waiting); and the wall time of the whole mpirun command, whose
 #             excess over the job's time is start-up (mpirun, MPI_Init,
 #             loading the job) and exit;
-#   --out     -np 2 with --out on /dev/shm: C gathered on rank 0 through
-#             the shuffle and written as .npy (the default run keeps C
-#             where it is made and moves two doubles per block).
+#   --out     -np 2 with --out on /dev/shm: C written as .npy by both
+#             ranks in parallel, each its run of rows (the default run
+#             keeps C where it is made and moves two doubles per block).
 # Then the ratios of the goals, per round (each mr-run line over the
 # baseline line of the same round) and given as median (min-max) over the
 # rounds: against the dgemm call alone, and with the baseline's making of
@@ -115,7 +115,7 @@ printf '%-5s %-27s %-19s %-19s %-19s %-19s %-19s %-19s\n' n what GFLOP/s job_s d
 for n in $sizes; do
     for key in "base1|cblas_dgemm, 1 thread" "base2|cblas_dgemm, 2 threads" \
                "np1|mr-run matmul -np 1" "np2|mr-run matmul -np 2" \
-               "out|  -np 2 --out (C gathered)"; do
+               "out|  -np 2 --out (C written)"; do
         printf '%-5s %-27s' "$n" "${key#*|}"
         for c in 1 2 3 4 5 6; do printf ' %-19s' "$(fig "$n" "${key%%|*}" "$c")"; done
         echo
