@@ -59,13 +59,13 @@ typedef struct kvbuf_stream {
     mr_stream s;
     const mr_kvbuf *b;
     const mr_keyed *order;
-    size_t i, off;
+    size_t i, end, off;
 } kvbuf_stream;
 
 static int kvbuf_next(mr_stream *s, mr_rec *r)
 {
     kvbuf_stream *x = (kvbuf_stream *)s;
-    if (x->i >= x->b->nrec)
+    if (x->i >= x->end)
         return 0;
     if (x->order) {
         mr__rec_read(x->b->data + x->order[x->i].ref, r);
@@ -81,14 +81,24 @@ static void plain_free(mr_stream *s)
     g_free(s);
 }
 
-mr_stream *mr__stream_kvbuf(mr_ctx *ctx, const mr_kvbuf *b,
-                            const mr_keyed *order)
+mr_stream *mr__stream_kvbuf_range(mr_ctx *ctx, const mr_kvbuf *b,
+                                  const mr_keyed *order, const size_t *offs,
+                                  size_t first, size_t end)
 {
     kvbuf_stream *x = g_new0(kvbuf_stream, 1);
     x->s = (mr_stream){kvbuf_next, plain_free, ctx};
     x->b = b;
     x->order = order;
+    x->i = first;
+    x->end = end;
+    x->off = !order && offs ? offs[first] : 0;
     return &x->s;
+}
+
+mr_stream *mr__stream_kvbuf(mr_ctx *ctx, const mr_kvbuf *b,
+                            const mr_keyed *order)
+{
+    return mr__stream_kvbuf_range(ctx, b, order, NULL, 0, b->nrec);
 }
 
 int mr__rec_cmp_key_task(const mr_rec *a, const mr_rec *b, void *arg)

@@ -20,6 +20,7 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_keysort.h"
+#include "mr_merge.h"
 #include "mr_mpierr.h"
 #include "mr_output.h"
 #include "mr_phases.h"
@@ -44,6 +45,11 @@ int mr__out_compare(const mr_ctx *ctx, const mr_rec *a, const mr_rec *b)
         return c;
     c = mr__bytes_cmp(a->key, b->key);
     return c ? c : mr__bytes_cmp(a->value, b->value);
+}
+
+static int merge_cmp(const mr_rec *a, const mr_rec *b, void *arg)
+{
+    return mr__out_compare(arg, a, b);
 }
 
 typedef struct sort_arg {
@@ -327,6 +333,7 @@ static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
 /* Records of a sorted run picked as samples: every rank sends at most this
  * many, evenly spaced in its order. */
 #define SAMPLES 64
+#define SAMPLE_BYTES ((size_t)256 << 10) /* at most, about, per rank */
 
 typedef struct rec_cmp_arg {
     const mr_ctx *ctx;
@@ -385,6 +392,10 @@ static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
     mr_kvbuf mine;
     mr__kvbuf_init(&mine);
     size_t n = b->nrec, s = MIN(n, (size_t)SAMPLES);
+    /* Big records (a job's image chunks): fewer samples, not more bytes
+     * gathered on every rank. */
+    if (s && b->len / n > SAMPLE_BYTES / SAMPLES)
+        s = MAX(1, SAMPLE_BYTES / (b->len / n));
     for (size_t k = 0; k < s; k++) {
         const unsigned char *r = nth(b, order, offs, (k * n + n / 2) / s);
         mr__kvbuf_append_raw(&mine, r, mr__rec_size(r), 1);
@@ -394,39 +405,50 @@ static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
     return all;
 }
 
-/* Moves the rank's output pairs so that rank d ends up with the d-th range
- * of the global order (records up to splitter d), sorted; `mine` gets
- * them. The exchange is the shuffle's; its counters are the shuffle's. */
-static int redistribute(mr_ctx *ctx, const mr_kvbuf *out, mr_kvbuf *mine)
+/* Cuts the rank's sorted output at the splitters: rank d's range goes to
+ * rank d in the shuffle's exchange (its counters are the shuffle's), the
+ * rank's own range stays where it is. Sets [*lo, *hi), the own range's
+ * positions in the order, and `in`, what the other ranks sent. */
+static int redistribute(mr_ctx *ctx, const mr_kvbuf *out,
+                        const mr_keyed *order, const size_t *offs,
+                        size_t *lo, size_t *hi, mr_kvbuf *in)
 {
-    int P = ctx->nranks;
-    mr_keyed *order = mr__out_sort(ctx, out);
-    size_t *offs = NULL;
-    if (!order) { /* in order already: walk it */
-        offs = g_new(size_t, out->nrec + 1);
-        size_t off = 0;
-        for (size_t i = 0; i < out->nrec; i++) {
-            offs[i] = off;
-            off += mr__rec_size(out->data + off);
-        }
-    }
+    int P = ctx->nranks, me = ctx->rank;
     const unsigned char **spl = NULL;
     unsigned char *samples = splitters(ctx, out, order, offs, &spl);
-    mr_kvbuf *runs = g_new0(mr_kvbuf, P);
+    size_t *first = g_new(size_t, (size_t)P + 1); /* of each rank's range */
     int d = 0;
+    first[0] = 0;
     for (size_t i = 0; i < out->nrec; i++) {
-        const unsigned char *r = nth(out, order, offs, i);
         mr_rec a, b;
-        mr__rec_read(r, &a);
+        mr__rec_read(nth(out, order, offs, i), &a);
         while (d + 1 < P && spl[d] &&
                (mr__rec_read(spl[d], &b), mr__out_compare(ctx, &a, &b) > 0))
-            d++;
-        mr__kvbuf_append_raw(&runs[d], r, mr__rec_size(r), 1);
+            first[++d] = i;
     }
-    g_free(order);
-    g_free(offs);
+    while (d < P)
+        first[++d] = out->nrec;
     g_free(spl);
     g_free(samples);
+    mr_kvbuf *runs = g_new0(mr_kvbuf, P);
+    for (d = 0; d < P; d++) {
+        if (d == me)
+            continue;
+        if (!order) { /* in order: the range is one block of bytes */
+            mr__kvbuf_append_raw(&runs[d], out->data + offs[first[d]],
+                                 offs[first[d + 1]] - offs[first[d]],
+                                 first[d + 1] - first[d]);
+            continue;
+        }
+        for (size_t i = first[d]; i < first[d + 1]; i++) {
+            const unsigned char *r = indexed_rec(out->data, order, i,
+                                                 first[d + 1]);
+            mr__kvbuf_append_raw(&runs[d], r, mr__rec_size(r), 1);
+        }
+    }
+    *lo = first[me];
+    *hi = first[me + 1];
+    g_free(first);
     uint64_t sent = ctx->shuffle_sent, recv = ctx->shuffle_recv;
     int rounds = ctx->shuffle_rounds;
     mr_received got;
@@ -438,47 +460,56 @@ static int redistribute(mr_ctx *ctx, const mr_kvbuf *out, mr_kvbuf *mine)
     for (int k = 0; k < P; k++)
         mr__kvbuf_fini(&runs[k]);
     g_free(runs);
-    mr__kvbuf_reserve(mine, got.own.len + got.in.len);
-    mr__kvbuf_append_raw(mine, got.own.data, got.own.len, got.own.nrec);
-    mr__kvbuf_append_raw(mine, got.in.data, got.in.len, got.in.nrec);
-    mr__kvbuf_fini(&got.own);
-    mr__kvbuf_fini(&got.in);
+    mr__kvbuf_fini(&got.own); /* empty: the own range never left */
+    mr__kvbuf_move(in, &got.in);
     return rc;
 }
 
-/* Every rank writes its share: output_part per pair in global order, then
- * output_end (always: it may hold collective commits). */
+/* Every rank writes its share: output_part per pair in global order (a
+ * merge of its own range and what it received), then output_end (always:
+ * it may hold collective commits). */
 static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
 {
-    mr_kvbuf mine;
-    mr__kvbuf_init(&mine);
     int rc = MR_OK;
-    const mr_kvbuf *run = out;
-    if (ctx->nranks > 1) {
-        rc = redistribute(ctx, out, &mine);
-        run = &mine;
+    mr_keyed *order = mr__out_sort(ctx, out);
+    size_t *offs = NULL;
+    if (!order) { /* in order already: where each record starts */
+        offs = g_new(size_t, out->nrec + 1);
+        size_t off = 0;
+        for (size_t i = 0; i < out->nrec; i++) {
+            offs[i] = off;
+            off += mr__rec_size(out->data + off);
+        }
+        offs[out->nrec] = off;
     }
-    mr_keyed *order = mr__out_sort(ctx, run);
-    uint64_t n = run->nrec, base = 0;
+    size_t lo = 0, hi = out->nrec;
+    mr_kvbuf in;
+    mr__kvbuf_init(&in);
+    if (ctx->nranks > 1)
+        rc = redistribute(ctx, out, order, offs, &lo, &hi, &in);
+    mr_keyed *in_order = mr__out_sort(ctx, &in);
+    uint64_t n = (hi - lo) + in.nrec, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (ctx->rank == 0)
         base = 0; /* Exscan leaves rank 0's undefined */
-    size_t off = 0;
-    for (size_t i = 0; rc == MR_OK && i < run->nrec; i++) {
-        mr_rec r;
-        if (order) {
-            mr__rec_read(indexed_rec(run->data, order, i, run->nrec), &r);
-        } else {
-            off += mr__rec_read(run->data + off, &r);
-        }
+    mr_stream *src[2] = {
+        mr__stream_kvbuf_range(ctx, out, order, offs, lo, hi),
+        mr__stream_kvbuf(ctx, &in, in_order)};
+    mr_merge *m = mr__merge_new(src, 2, merge_cmp, ctx);
+    mr_rec r;
+    for (uint64_t i = 0; rc == MR_OK && mr__merge_peek(m, &r) > 0; i++) {
         ctx->out_index = base + i;
         rc = ctx->job.output_part(ctx, r.key, r.value);
         if (rc != MR_OK && ctx->status == MR_OK)
             mr_error(ctx, rc, "output_part callback failed (%s)",
                      mr_strerror(rc));
+        mr__merge_pop(m);
     }
+    mr__merge_free(m);
     g_free(order);
-    mr__kvbuf_fini(&mine);
+    g_free(offs);
+    g_free(in_order);
+    mr__kvbuf_fini(&in);
     if (ctx->job.output_end) {
         int erc = ctx->job.output_end(ctx);
         if (rc == MR_OK)
