@@ -16,7 +16,8 @@
  *   from each source is already in order and goes to a run file of its own.
  *   reduce: a merge of the received runs by (key, task); equal keys are
  *   folded, or grouped for the job's reduce, whose values are read from the
- *   merge as it asks for them. Reduce output past its share is sorted by
+ *   merge as it asks for them (copied, so that they last until reduce
+ *   returns, unless the job has MR_JOB_VALUES_STREAMED). Reduce output past its share is sorted by
  *   the output order and spilled too.
  *   output: a merge of the output runs; rank 0 merges every rank's stream
  *   (chunks), or, for parallel output, the ranks exchange ranges cut at
@@ -658,6 +659,7 @@ typedef struct pull_group {
     GStringChunk *vals;
     int taken; /* the last value returned is still the merge's top */
     int rc;
+    int copy; /* values must outlive the next pull (no MR_JOB_VALUES_STREAMED) */
 } pull_group;
 
 static int same_key(const pull_group *g, mr_bytes k)
@@ -679,6 +681,10 @@ static int group_pull(void *src, mr_bytes *value)
     if (rc <= 0 || !same_key(g, r.key))
         return 0;
     g->taken = 1;
+    if (!g->copy) {
+        *value = r.value; /* valid until the next pull pops it */
+        return 1;
+    }
     const char *v = g_string_chunk_insert_len(g->vals,
                                               (const char *)r.value.ptr,
                                               (gssize)r.value.len);
@@ -689,7 +695,7 @@ static int group_pull(void *src, mr_bytes *value)
 static int reduce_grouped(mr_ctx *ctx, mr_merge *m, mr_kvbuf *out)
 {
     pull_group g = {m, g_byte_array_new(), g_string_chunk_new(64 << 10), 0,
-                    MR_OK};
+                    MR_OK, !(ctx->job.flags & MR_JOB_VALUES_STREAMED)};
     mr_rec r;
     int rc;
     while ((rc = mr__merge_peek(m, &r)) > 0) {

@@ -524,6 +524,8 @@ static const struct mr_job stream = {
     .output = stream_output,
     .finish = stream_finish,
     .teardown = stream_teardown,
+    /* reduce copies each value into the reducer's write buffer */
+    .flags = MR_JOB_VALUES_STREAMED,
 };
 
 MR_JOB_PLUGIN(stream)

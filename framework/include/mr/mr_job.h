@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define MR_ABI_MAJOR 1
-#define MR_ABI_MINOR 3
+#define MR_ABI_MINOR 4
 #define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
 
 #if defined(__GNUC__)
@@ -136,6 +136,14 @@ typedef int mr_order_ctx_fn(const mr_ctx *ctx, mr_bytes akey, mr_bytes aval,
 typedef uint64_t mr_order_key_ctx_fn(const mr_ctx *ctx, mr_bytes key,
                                      mr_bytes value);
 
+/* mr_job.flags (ABI 1.4). MR_JOB_VALUES_STREAMED: the job's combine and
+ * reduce are done with a value when they ask for the next one, so a value
+ * need stay valid only until then; a run out of core (--memory) then never
+ * holds all of a key's values at once, however many there are. Without it,
+ * each value stays valid until the callback returns, and one key's values
+ * must fit in memory. */
+#define MR_JOB_VALUES_STREAMED 1u
+
 struct mr_job {
     const char *name;         /* required; equals the module's file name */
     const char *summary;      /* one line for `mr-run --list` */
@@ -182,6 +190,9 @@ struct mr_job {
      * rank (always, also after an error: commit mr_pfile files there). */
     mr_output_fn *output_part;
     mr_finish_fn *output_end;
+    /* ABI 1.4 */
+    /* MR_JOB_* bits. */
+    unsigned flags;
     /* New fields go here, and only here. */
 };
 
@@ -220,7 +231,8 @@ MR_PUBLIC int mr_emit(mr_ctx *ctx, mr_bytes key, mr_bytes value);
 MR_PUBLIC void mr_fold_sum_u64(void *acc, const void *value);
 
 /* Next value of the current key; returns 1 and sets *value, or 0 at the
- * end. Borrowed: valid until reduce/combine returns. */
+ * end. Borrowed: valid until reduce/combine returns; with
+ * MR_JOB_VALUES_STREAMED, only until the next mr_values_next. */
 MR_PUBLIC int mr_values_next(mr_values *values, mr_bytes *value);
 
 MR_PUBLIC void *mr_ctx_state(const mr_ctx *ctx);
