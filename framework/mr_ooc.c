@@ -423,10 +423,13 @@ int mr__ooc_decide(mr_ctx *ctx, mr_mapped *mapped, int *active)
     ctx->sink = (mr_sink){.mode = MR_EMIT_NONE, .stamp = -1};
     if (rc != MR_OK)
         return rc;
-    /* What was spilled will be received and reduced: about as much again
-     * at each step (less where it folds). */
+    /* The runs held now are received while they are still held: about
+     * twice their bytes on disk at the shuffle (less where they fold). */
+    uint64_t held = 0;
+    for (guint i = 0; i < o->mapped->len; i++)
+        held += mr__spill_stored(o->mapped->pdata[i]);
     char *err = NULL;
-    rc = mr__spill_space(o->spill.dir, o->stored * 2, &err);
+    rc = mr__spill_space(o->spill.dir, held * 2, &err);
     if (rc != MR_OK) {
         mr_error(ctx, rc, "%s", err);
         g_free(err);
