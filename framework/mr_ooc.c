@@ -28,7 +28,9 @@
  * were made in, so a key's values stay in emission order, as in memory.
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
 #include "mr_ooc.h"
+#include "mr_bigmem.h"
 #include "mr_budget.h"
 #include "mr_ctx.h"
 #include "mr_group.h"
@@ -73,9 +75,10 @@ int mr__ooc_init(mr_ctx *ctx)
     o->spill.codec = (mr_codec)cfg->spill_codec;
     o->every = cfg->spill_every;
     uint64_t b = o->budget;
-    /* The table and the index its spill sorts take about as much again;
-     * runs are grouped through a 40-byte-a-record index. */
-    o->fold_limit = (size_t)(b * 2 / 5);
+    /* The table, and the index its spill sorts (36 bytes an entry, about
+     * 3/4 of an entry of word count's table), add up to about 3/5; runs
+     * are grouped through a 40-byte-a-record index. */
+    o->fold_limit = (size_t)(b / 3);
     o->run_limit = (size_t)(b * 3 / 10);
     o->out_limit = (size_t)(b * 3 / 10);
     /* An exchange round holds three buffers of P pieces. */
@@ -296,8 +299,11 @@ int mr__ooc_spill_fold(mr_ctx *ctx)
     mr__fold_flush(f);
     size_t n = f->count, i = 0, pos = 0;
     int P = ctx->nranks, rc = MR_OK;
-    mr_keyed *e = g_new(mr_keyed, n ? n : 1);
-    uint32_t *dest = g_new(uint32_t, n ? n : 1);
+    /* The index is mapped and unmapped, not malloc'd: freed, it leaves
+     * the rank's resident size, which the budget is about. */
+    size_t esz = (n ? n : 1) * sizeof(mr_keyed), dsz = (n ? n : 1) * 4;
+    mr_keyed *e = mr_bigmem_zalloc(esz);
+    uint32_t *dest = mr_bigmem_zalloc(dsz);
     mr_bytes key;
     void *acc;
     while (i < n && mr__fold_next(f, &pos, &key, &acc)) {
@@ -307,7 +313,7 @@ int mr__ooc_spill_fold(mr_ctx *ctx)
     }
     n = i;
     fold_sort fs = {f->vstride};
-    mr_keyed *tmp = g_new(mr_keyed, n ? n : 1);
+    mr_keyed *tmp = mr_bigmem_zalloc(esz);
     mr_keysort(e, tmp, n, entry_cmp, &fs);
     /* Stable by destination: each section in key order. */
     size_t *at = g_new0(size_t, (size_t)P + 1);
@@ -338,9 +344,9 @@ int mr__ooc_spill_fold(mr_ctx *ctx)
             rc = run_append(ctx, file, d, &batch);
     }
     mr__kvbuf_fini(&batch);
-    g_free(e);
-    g_free(tmp);
-    g_free(dest);
+    mr_bigmem_free(e, esz);
+    mr_bigmem_free(tmp, esz);
+    mr_bigmem_free(dest, dsz);
     g_free(at);
     if (rc == MR_OK)
         rc = run_seal(ctx, file);
