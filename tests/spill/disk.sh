@@ -3,11 +3,13 @@
 # missing, a file, or not writable. Each run stops with exit 1 and a
 # message naming the folder and the reason, leaves no output and no
 # temporary file next to it, and (full disk) nothing in the spill folder
-# and no rank behind.
+# and no rank behind. A spill folder with ten times the room a run uses
+# is enough (the free-space check after map must not ask for more).
 set -o pipefail # (not -e: a failed check is counted, and the test goes on)
 . "$MR_SOURCE_DIR/tests/lib.sh"
 C="$MR_SOURCE_DIR/corpus"
 WC="wordcount --quiet --tokens whitespace --memory 1M --spill-every 50"
+WC8="wordcount --quiet --tokens whitespace --memory 1M --spill-every 1000"
 mkdir "$T/o"
 
 # nothing_out WHAT: no table, no temporary file in its folder, no stdout.
@@ -34,6 +36,17 @@ rc=0
 timeout -k 5 120 "$MR_MPIRUN" 2 "$MR_RUN" $WC --spill-dir "$T/spill" \
     --out "$T/o/t.tsv" "$C" >"$T/out" 2>"$T/err" || rc=\$?
 ls -A "$T/spill" >"$T/left"
+# A tmpfs of 8 MiB for a run that uses well under 1 MiB of it at a time
+# (sampled every 20 ms): it must be enough.
+mkdir "$T/spill8" "$T/o8"
+mount -t tmpfs -o size=8m tmpfs "$T/spill8" || exit 99
+( while :; do df -k --output=used "$T/spill8" | tail -1; sleep 0.02; done ) >"$T/used8" &
+sampler=\$!
+rc8=0
+timeout -k 5 120 "$MR_MPIRUN" 2 "$MR_RUN" $WC8 --spill-dir "$T/spill8" \
+    --out "$T/o8/t8.tsv" "$C/kjv.txt" >/dev/null 2>"$T/err8" || rc8=\$?
+kill \$sampler
+echo \$rc8 >"$T/rc8"
 exit \$rc
 SH
     rc=0
@@ -53,6 +66,14 @@ SH
     left=$(pgrep -f -- "--spill-dir $T/spill" || true)
     check "disk full: no mr-run process left ($left)" test -z "$left"
     [ -z "$left" ] || kill -KILL $left 2>/dev/null
+    # Enough room, if not plenty: the 8 MiB tmpfs. (The engine's check of
+    # the free space after map must count what is on disk, not every byte
+    # ever written, merges included.)
+    peak8=$(sort -n "$T/used8" 2>/dev/null | tail -1 | tr -d ' ')
+    check "a spill tmpfs of 8 MiB, of which the run uses at most ${peak8:-?} KiB: exit 0 ($(cat "$T/rc8" 2>/dev/null))" \
+        test "$(cat "$T/rc8" 2>/dev/null)" = 0 -a -s "$T/o8/t8.tsv"
+    grep "spill folder" "$T/err8" | head -2 | sed 's/^/#   /'
+    rm -f "$T/o8/t8.tsv"
     # The same run with room to spill works: it was the disk.
     mkdir "$T/roomy"
     run 2 $WC --spill-dir "$T/roomy" --out "$T/o/t.tsv" "$C" --stats-json "$T/sj.json"
