@@ -1,7 +1,9 @@
 /* mr_pfile.c -- one output file written by every rank (mr_pfile_*).
  *
  * Each rank appends the bytes of its share of the output to a part held in
- * memory. mr_pfile_commit, called by every rank, then:
+ * memory; past the output's share of the memory budget (--memory), the
+ * part's bytes so far go to an unnamed spill file (mr_spill.h), and the
+ * part goes on from empty. mr_pfile_commit, called by every rank, then:
  *   1. agrees on the outcome so far (a rank that failed stops everyone);
  *   2. takes each rank's offset from an exclusive scan of the part sizes;
  *   3. rank 0 makes the temporary file (mr_out_open: the same name, temp
@@ -19,6 +21,7 @@
 #include "mr_mpierr.h"
 #include "mr_outfile.h"
 #include "mr_signal.h"
+#include "mr_spill.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +37,9 @@ enum { TAG_PART = 4731 };
 struct mr_pfile {
     mr_ctx *ctx;
     char *path;
-    GByteArray *part;
+    GByteArray *part; /* the part's last bytes */
+    int fd;           /* -1, or the spill file with its first flen bytes */
+    uint64_t flen;
 };
 
 mr_pfile *mr_pfile_open(mr_ctx *ctx, const char *path)
@@ -47,7 +52,62 @@ mr_pfile *mr_pfile_open(mr_ctx *ctx, const char *path)
     f->ctx = ctx;
     f->path = g_strdup(path);
     f->part = g_byte_array_new();
+    f->fd = -1;
     return f;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off);
+
+/* The part's bytes in memory go to the end of its spill file. */
+static int part_spill(mr_pfile *f)
+{
+    mr_ctx *ctx = f->ctx;
+    if (f->fd < 0) {
+        char *err = NULL;
+        f->fd = mr__spill_fd(&ctx->ooc.spill, &err);
+        if (f->fd < 0) {
+            int rc = mr_error(ctx, MR_EIO, "%s: %s", f->path, err);
+            g_free(err);
+            return rc;
+        }
+    }
+    if (write_all(f->fd, f->part->data, f->part->len, f->flen) != 0)
+        return mr_error(ctx, MR_EIO, "%s: spilling this rank's part to %s: "
+                        "%s", f->path, ctx->ooc.spill.dir, strerror(errno));
+    f->flen += f->part->len;
+    g_byte_array_set_size(f->part, 0);
+    return MR_OK;
+}
+
+/* Calls put(arg, bytes, n) on the whole part in order, in chunks of at
+ * most CHUNK bytes; stops at the first failure (its result). */
+static int part_each(mr_pfile *f, int (*put)(void *arg, const void *p,
+                                              size_t n),
+                     void *arg)
+{
+    if (f->flen) {
+        unsigned char *buf = g_malloc(CHUNK);
+        for (uint64_t pos = 0; pos < f->flen;) {
+            size_t n = (size_t)MIN((uint64_t)CHUNK, f->flen - pos);
+            ssize_t r = pread(f->fd, buf, n, (off_t)pos);
+            if (r < 0 && errno == EINTR)
+                continue;
+            int rc = r <= 0 ? -1 : put(arg, buf, (size_t)r);
+            if (rc != 0) {
+                g_free(buf);
+                return rc;
+            }
+            pos += (uint64_t)r;
+        }
+        g_free(buf);
+    }
+    for (size_t pos = 0; pos < f->part->len; pos += CHUNK) {
+        int rc = put(arg, f->part->data + pos,
+                     MIN(CHUNK, f->part->len - pos));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 int mr_pfile_write(mr_pfile *f, const void *data, size_t len)
@@ -58,6 +118,8 @@ int mr_pfile_write(mr_pfile *f, const void *data, size_t len)
         return mr_error(f->ctx, MR_EINVAL, "%s: this rank's part is over "
                         "4 GiB; use more ranks", f->path);
     g_byte_array_append(f->part, data, (guint)len);
+    if (f->part->len > f->ctx->ooc.out_limit)
+        return part_spill(f);
     return MR_OK;
 }
 
@@ -100,6 +162,31 @@ static int put(FILE *out, int fd, const unsigned char *p, size_t n,
     return write_all(fd, p, n, off);
 }
 
+/* Where part_each's bytes go: a file at an offset, standard output, or
+ * rank 0 (a chunk each). */
+typedef struct sink {
+    mr_ctx *ctx;
+    FILE *out;
+    int fd;
+    uint64_t off;
+} sink;
+
+static int sink_put(void *arg, const void *p, size_t n)
+{
+    sink *s = arg;
+    if (put(s->out, s->fd, p, n, s->off) != 0)
+        return -1;
+    s->off += n;
+    return 0;
+}
+
+static int sink_send(void *arg, const void *p, size_t n)
+{
+    sink *s = arg;
+    MR_MPI(MPI_Send(p, (int)n, MPI_BYTE, 0, TAG_PART, s->ctx->comm));
+    return 0;
+}
+
 /* The parts of ranks 1.. go to rank 0 in rank order (a zero-length chunk
  * ends each); rank 0 writes them after its own. */
 static int gather_parts(mr_pfile *f, FILE *out, int fd, uint64_t off,
@@ -107,21 +194,21 @@ static int gather_parts(mr_pfile *f, FILE *out, int fd, uint64_t off,
 {
     mr_ctx *ctx = f->ctx;
     int bad = 0;
+    sink s = {ctx, out, fd, off};
     if (ctx->rank != 0) {
-        for (size_t pos = 0; pos < f->part->len; pos += CHUNK) {
-            size_t n = MIN(CHUNK, f->part->len - pos);
-            MR_MPI(MPI_Send(f->part->data + pos, (int)n, MPI_BYTE, 0,
-                            TAG_PART, ctx->comm));
-        }
+        /* A part that cannot be read back still ends its stream. */
+        int rc = part_each(f, sink_send, &s);
         MR_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_PART, ctx->comm));
-        return 0;
+        if (rc != 0)
+            *err = errno;
+        return rc;
     }
     unsigned char *buf = g_malloc(CHUNK);
-    if (put(out, fd, f->part->data, f->part->len, off) != 0) {
+    if (part_each(f, sink_put, &s) != 0) {
         bad = 1;
         *err = errno;
     }
-    off += f->part->len;
+    off = s.off;
     for (int r = 1; r < ctx->nranks; r++) {
         for (;;) {
             MPI_Status st;
@@ -151,7 +238,7 @@ int mr_pfile_commit(mr_pfile *f)
     /* Any error on this rank (a part not written, the job's own) means
      * the output would be incomplete. */
     int rc = agree(ctx, ctx->status, f->path);
-    uint64_t len = f->part->len, off = 0, total = 0;
+    uint64_t len = f->flen + f->part->len, off = 0, total = 0;
     MR_MPI(MPI_Exscan(&len, &off, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (ctx->rank == 0)
         off = 0; /* Exscan leaves rank 0's undefined */
@@ -200,9 +287,8 @@ int mr_pfile_commit(mr_pfile *f)
                           "ranks share no file system there",
                           f->path, ctx->rank, name);
         if (shared) {
-            int wfd = ctx->rank == 0 ? fileno(file) : fd;
-            if (write_all(wfd, f->part->data, f->part->len, off) != 0 ||
-                fsync(wfd) != 0)
+            sink s = {ctx, NULL, ctx->rank == 0 ? fileno(file) : fd, off};
+            if (part_each(f, sink_put, &s) != 0 || fsync(s.fd) != 0)
                 rc = mr_error(ctx, MR_EIO, "%s: write failed: %s", f->path,
                               strerror(errno));
         }
@@ -236,6 +322,8 @@ int mr_pfile_commit(mr_pfile *f)
     }
     rc = agree(ctx, rc, f->path);
     g_byte_array_free(f->part, TRUE);
+    if (f->fd >= 0)
+        close(f->fd);
     g_free(f->path);
     g_free(f);
     return rc;

@@ -452,11 +452,8 @@ static int open_named(const char *dir, char **err)
     }
 }
 
-mr_spill_file *mr__spill_create(const mr_spill_cfg *cfg, int nsect,
-                                char **err)
+int mr__spill_fd(const mr_spill_cfg *cfg, char **err)
 {
-    g_assert(cfg && cfg->dir && nsect > 0);
-    g_assert((unsigned)cfg->codec <= MR_CODEC_ZLIB);
     int fd = -1;
     if (!cfg->named) {
         fd = open(cfg->dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
@@ -465,10 +462,21 @@ mr_spill_file *mr__spill_create(const mr_spill_cfg *cfg, int nsect,
             *err = g_strdup_printf("spill folder %s: cannot create a run "
                                    "file: %s",
                                    cfg->dir, g_strerror(errno));
-            return NULL;
+            return -1;
         }
     }
-    if (fd < 0 && (fd = open_named(cfg->dir, err)) < 0)
+    if (fd < 0)
+        fd = open_named(cfg->dir, err);
+    return fd;
+}
+
+mr_spill_file *mr__spill_create(const mr_spill_cfg *cfg, int nsect,
+                                char **err)
+{
+    g_assert(cfg && cfg->dir && nsect > 0);
+    g_assert((unsigned)cfg->codec <= MR_CODEC_ZLIB);
+    int fd = mr__spill_fd(cfg, err);
+    if (fd < 0)
         return NULL;
     mr_spill_file *f = g_new0(mr_spill_file, 1);
     f->fd = fd;

@@ -53,6 +53,11 @@ typedef struct mr_spill_cfg {
     int named;    /* added: 1 skips O_TMPFILE (tests; odd file systems) */
 } mr_spill_cfg;
 
+/* An unnamed file in cfg->dir (O_TMPFILE, or the named fallback unlinked
+ * at once), open for reading and writing: the fd, or -1 and *err. For
+ * spilled bytes that are not records (mr_pfile's parts). */
+int mr__spill_fd(const mr_spill_cfg *cfg, char **err);
+
 /* One run file with nsect sections (one per destination rank, or 1). */
 typedef struct mr_spill_file mr_spill_file;
 
