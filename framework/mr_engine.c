@@ -125,7 +125,10 @@ static int run_phases(mr_ctx *ctx, mr_pipe *p, char **error)
 {
     int rc;
     enter(ctx, MR_PH_SETUP);
-    if ((rc = leave(ctx, mr__setup_run(ctx, &p->mapped), error)) != MR_OK)
+    rc = mr__ooc_check(ctx);
+    if (rc == MR_OK)
+        rc = mr__setup_run(ctx, &p->mapped);
+    if ((rc = leave(ctx, rc, error)) != MR_OK)
         return rc;
     enter(ctx, MR_PH_SPLIT);
     if ((rc = leave(ctx, mr__split_run(ctx, &p->tasks), error)) != MR_OK)

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BATCH ((size_t)64 << 10) /* records appended to a run file at once */
 #define SAMPLES 64               /* per output run, for splitters */
@@ -95,6 +96,21 @@ int mr__ooc_init(mr_ctx *ctx)
     o->outs_lv = g_array_new(FALSE, FALSE, sizeof(int));
     mr__kvbuf_init(&o->samples);
     mr__spill_sweep(dir);
+    return MR_OK;
+}
+
+int mr__ooc_check(mr_ctx *ctx)
+{
+    if (!ctx->cfg->spill_dir)
+        return MR_OK;
+    char *err = NULL;
+    int fd = mr__spill_fd(&ctx->ooc.spill, &err);
+    if (fd < 0) {
+        int rc = mr_error(ctx, MR_EIO, "%s", err);
+        g_free(err);
+        return rc;
+    }
+    close(fd);
     return MR_OK;
 }
 

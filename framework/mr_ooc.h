@@ -35,6 +35,9 @@ typedef struct mr_ooc {
 /* The budget and its shares (collective: counts the ranks per node). */
 int mr__ooc_init(mr_ctx *ctx);
 void mr__ooc_fini(mr_ctx *ctx);
+/* Setup: a --spill-dir given by the user must take a run file now, not
+ * at the first spill, hours into map. */
+int mr__ooc_check(mr_ctx *ctx);
 
 /* Map side, from mr_emit: the fold table or the runs reached their share. */
 int mr__ooc_spill_fold(mr_ctx *ctx);

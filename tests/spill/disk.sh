@@ -86,7 +86,7 @@ else
     echo "# skipped: the full disk (needs root and mount namespaces)"
 fi
 
-# ---- (b) A spill folder that does not exist: the first spill fails.
+# ---- (b) A spill folder that does not exist: refused in setup, before map.
 nx=/nonexistent
 [ ! -e "$nx" ] || nx="$T/nonexistent"
 run 2 $WC --spill-dir "$nx" --out "$T/o/t.tsv" "$C/kjv.txt"
@@ -94,6 +94,7 @@ echo "# --spill-dir $nx: exit $rc"
 runtime_error "missing spill folder"
 check "missing spill folder: the message names it and says why" \
     grep -q "spill folder $nx: cannot create a run file: No such file or directory" "$T/err"
+check "missing spill folder: refused in setup, not after a map" grep -q "setup: spill folder" "$T/err"
 nothing_out "missing spill folder"
 
 # ---- (c) A spill folder that is a file.
