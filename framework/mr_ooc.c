@@ -431,10 +431,27 @@ int mr__ooc_spill_runs(mr_ctx *ctx)
     return rc;
 }
 
+/* 1 if this rank would receive more than half its budget in memory: the
+ * runs' bytes for each rank, summed over the senders (a fold table's
+ * entries count evenly, since its keys hash uniformly). */
+static int receive_over(mr_ctx *ctx, const mr_mapped *mapped)
+{
+    int P = ctx->nranks;
+    uint64_t *per = g_new0(uint64_t, P), in = 0;
+    for (int d = 0; d < P; d++)
+        per[d] = mapped->fold ? mapped->fold->alen / (uint64_t)P
+                              : mapped->runs[d].len;
+    MR_MPI(MPI_Reduce_scatter_block(per, &in, 1, MPI_UINT64_T, MPI_SUM,
+                                    ctx->comm));
+    g_free(per);
+    return in > ctx->ooc.budget / 2;
+}
+
 int mr__ooc_decide(mr_ctx *ctx, mr_mapped *mapped, int *active)
 {
     mr_ooc *o = &ctx->ooc;
-    int mine = o->mapped->len > 0, any = 0;
+    int over = receive_over(ctx, mapped); /* collective: always */
+    int mine = o->mapped->len > 0 || over, any = 0;
     MR_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, ctx->comm));
     *active = o->active = any;
     if (!any)

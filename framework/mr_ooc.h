@@ -43,8 +43,9 @@ int mr__ooc_check(mr_ctx *ctx);
 int mr__ooc_spill_fold(mr_ctx *ctx);
 int mr__ooc_spill_runs(mr_ctx *ctx);
 
-/* After map (collective): 1 if any rank spilled, and then every rank has
- * spilled everything it holds; 0 if the run stays in memory. */
+/* After map (collective): 1 if any rank spilled or would receive more
+ * than half its budget, and then every rank has spilled everything it
+ * holds; 0 if the run stays in memory. */
 int mr__ooc_decide(mr_ctx *ctx, struct mr_mapped *mapped, int *active);
 
 /* The out-of-core shuffle, reduce and output (collective), in place of

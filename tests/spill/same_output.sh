@@ -166,4 +166,16 @@ for codec in lz4 zstd zlib none; do
         -a "$(grep -c "\"codec\": \"$codec\"" "$T/sj.json")" = 1 \
         -a "$(md5sum <"$T/got")" = "$(md5sum <"$T/ref")"
 done
+
+# One key for every pair: under cyclic no rank's map reaches its share
+# (each maps 2 tasks, 150 KiB), but the key's rank would receive 600 KiB,
+# over half of 1M.
+run 1 skew --keys 1 --tasks 8 --pairs 3000
+cp "$T/out" "$T/ref"
+rm -f "$T/sj.json"
+run 4 skew --keys 1 --tasks 8 --pairs 3000 --schedule cyclic --memory 1M --stats-json "$T/sj.json"
+check "one hot key: a receiver over its budget takes the run out of core ($(spill_runs "$T/sj.json") runs), same bytes" \
+    test "$rc" = 0 -a "$(spill_runs "$T/sj.json")" -gt 0 -a "$(md5sum <"$T/out")" = "$(md5sum <"$T/ref")"
+run 4 skew --keys 1 --tasks 8 --pairs 1500 --schedule cyclic --memory 1M --stats-json "$T/sj.json"
+check "one hot key, 300 KiB: stays in memory" test "$rc" = 0 -a "$(spill_runs "$T/sj.json")" = 0
 mr_done
