@@ -84,6 +84,39 @@ same_output() {
     done
 }
 
+# combos "A1 A2" "B1 B2 B3" ...: words A:B:... for every combination; in
+# the sanitizer pass (MR_TEST_SANITIZED), only enough that each value of
+# each list comes once (as same_output does).
+combos() {
+    local -a lists=("$@") out=()
+    local n=0 i k w
+    for w in "$@"; do
+        set -- $w
+        [ $# -gt $n ] && n=$#
+    done
+    if [ -n "${MR_TEST_SANITIZED:-}" ]; then
+        for ((i = 0; i < n; i++)); do
+            w=""
+            for k in "${lists[@]}"; do
+                set -- $k
+                local -a v=("$@")
+                w+="${w:+:}${v[i % ${#v[@]}]}"
+            done
+            out+=("$w")
+        done
+    else
+        out=("")
+        for k in "${lists[@]}"; do
+            local -a next=()
+            for w in "${out[@]}"; do
+                for i in $k; do next+=("${w:+$w:}$i"); done
+            done
+            out=("${next[@]}")
+        done
+    fi
+    echo "${out[@]}"
+}
+
 mr_done() {
     echo "$mr_passed passed, $mr_failed failed"
     [ "$mr_failed" = 0 ]

@@ -27,15 +27,12 @@ same() { # same WHAT: $T/p.png, $T/c.npy and stdout are the reference's
         -a "$(md5sum <"$T/c.npy")" = "$(md5sum <"$T/ref.npy")" \
         -a "$(md5sum <"$T/out")" = "$(md5sum <"$T/ref.out")"
 }
-for np in 2 3 4; do
-    for sched in block dynamic; do
-        for mode in auto parallel rank0; do
-            rm -f "$T/p.png" "$T/c.npy"
-            run $np "${SMALL[@]}" --schedule $sched --output-mode $mode \
-                --out "$T/p.png" --counts "$T/c.npy"
-            same "np $np $sched $mode"
-        done
-    done
+for c in $(combos "2 3 4" "block dynamic" "auto parallel rank0"); do
+    IFS=: read -r np sched mode <<<"$c"
+    rm -f "$T/p.png" "$T/c.npy"
+    run $np "${SMALL[@]}" --schedule $sched --output-mode $mode \
+        --out "$T/p.png" --counts "$T/c.npy"
+    same "np $np $sched $mode"
 done
 # The PNG alone (only the compressed groups travel) and a tiny shuffle
 # round (records cross in many rounds).

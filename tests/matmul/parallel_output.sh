@@ -22,15 +22,12 @@ same() { # same WHAT NAME: $T/c.npy and stdout are NAME's
 
 ref ref "${SHAPE[@]}"
 check "one rank: C equals the naive product" "$TOOL" check-gen "$T/ref.npy" 33 65 17 7
-for np in 2 3 4; do
-    for sched in block dynamic; do
-        for mode in auto parallel rank0; do
-            rm -f "$T/c.npy"
-            run $np matmul "${SHAPE[@]}" --schedule $sched --output-mode $mode \
-                --out "$T/c.npy"
-            same "np $np $sched $mode" ref
-        done
-    done
+for c in $(combos "2 3 4" "block dynamic" "auto parallel rank0"); do
+    IFS=: read -r np sched mode <<<"$c"
+    rm -f "$T/c.npy"
+    run $np matmul "${SHAPE[@]}" --schedule $sched --output-mode $mode \
+        --out "$T/c.npy"
+    same "np $np $sched $mode" ref
 done
 ref refk "${SHAPE[@]}" --split-k 3
 for mode in parallel rank0; do
