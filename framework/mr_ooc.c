@@ -201,21 +201,52 @@ static int run_drain(mr_ctx *ctx, mr_stream *s, mr_spill_file *f, int sect)
     return rc;
 }
 
-/* A merge of section sect of files[first .. first + n), by cmp; folded for
- * fold jobs when fold is set. */
-static mr_stream *merged(mr_ctx *ctx, GPtrArray *files, guint first, guint n,
-                         int sect, mr_rec_cmp *cmp, void *arg, int fold)
+/* A merge of section sect of the n run files f[], by cmp. */
+static mr_merge *merge_of(mr_ctx *ctx, mr_spill_file *const *f, guint n,
+                          int sect, mr_rec_cmp *cmp, void *arg)
 {
     mr_stream **src = g_new(mr_stream *, n ? n : 1);
     for (guint i = 0; i < n; i++)
-        src[i] = mr__stream_spill(ctx, files->pdata[first + i], sect);
+        src[i] = mr__stream_spill(ctx, f[i], sect);
     mr_merge *m = mr__merge_new(src, (int)n, cmp, arg);
     g_free(src);
+    return m;
+}
+
+/* The same of files[first .. first + n) as a stream; folded for fold jobs
+ * when fold is set. */
+static mr_stream *merged(mr_ctx *ctx, GPtrArray *files, guint first, guint n,
+                         int sect, mr_rec_cmp *cmp, void *arg, int fold)
+{
+    mr_merge *m = merge_of(ctx, (mr_spill_file *const *)files->pdata + first,
+                           n, sect, cmp, arg);
     mr_stream *s = fold ? mr__stream_fold(m, ctx->job.value_size,
                                           ctx->job.fold)
                         : mr__stream_merge(m);
     s->ctx = ctx;
     return s;
+}
+
+/* A new run of files[first .. first + n) merged, section by section
+ * (sealed), or NULL after an mr_error. */
+static mr_spill_file *merge_runs(mr_ctx *ctx, GPtrArray *files, guint first,
+                                 guint n, int nsect, mr_rec_cmp *cmp,
+                                 void *arg, int fold)
+{
+    mr_spill_file *f = run_new(ctx, nsect);
+    if (!f)
+        return NULL;
+    int rc = MR_OK;
+    for (int d = 0; d < nsect && rc == MR_OK; d++)
+        rc = run_drain(ctx, merged(ctx, files, first, n, d, cmp, arg, fold),
+                       f, d);
+    if (rc == MR_OK)
+        rc = run_seal(ctx, f);
+    if (rc != MR_OK) {
+        mr__spill_close(f);
+        return NULL;
+    }
+    return f;
 }
 
 /* Merges run files until at most `target` are left: the oldest ones first,
@@ -228,33 +259,30 @@ static int compact(mr_ctx *ctx, GPtrArray *files, guint target, int nsect,
     target = MAX(target, 1);
     while (files->len > target) {
         guint n = MIN(fan, files->len - target + 1);
-        mr_spill_file *f = run_new(ctx, nsect);
+        mr_spill_file *f = merge_runs(ctx, files, 0, n, nsect, cmp, arg, fold);
         if (!f)
             return ctx->status;
-        int rc = MR_OK;
-        for (int d = 0; d < nsect && rc == MR_OK; d++)
-            rc = run_drain(ctx, merged(ctx, files, 0, n, d, cmp, arg, fold),
-                           f, d);
-        if (rc == MR_OK)
-            rc = run_seal(ctx, f);
-        if (rc != MR_OK) {
-            mr__spill_close(f);
-            return rc;
-        }
         g_ptr_array_remove_range(files, 0, n);
         g_ptr_array_insert(files, 0, f);
     }
     return MR_OK;
 }
 
-/* Adds run f (level 0) to files; whenever the newest `fan` runs are of one
+/* Seals run f and adds it (level 0) to files, or, after a failure (rc),
+ * closes it; whenever the newest `fan` runs are of one
  * level, they are merged into one run of the next (the newest, so the
  * order of making is kept). Each record is then rewritten once per level,
  * log_fan(runs) times, and the open runs stay few. */
-static int add_run(mr_ctx *ctx, GPtrArray *files, GArray *levels,
+static int add_run(mr_ctx *ctx, int rc, GPtrArray *files, GArray *levels,
                    mr_spill_file *f, int nsect, mr_rec_cmp *cmp, void *arg,
                    int fold)
 {
+    if (rc == MR_OK)
+        rc = run_seal(ctx, f);
+    if (rc != MR_OK) {
+        mr__spill_close(f); /* accepts NULL */
+        return rc;
+    }
     g_ptr_array_add(files, f);
     int zero = 0;
     g_array_append_val(levels, zero);
@@ -265,20 +293,10 @@ static int add_run(mr_ctx *ctx, GPtrArray *files, GArray *levels,
         for (guint i = first + 1; i < files->len; i++)
             if (g_array_index(levels, int, i) != lv)
                 return MR_OK;
-        mr_spill_file *m = run_new(ctx, nsect);
+        mr_spill_file *m = merge_runs(ctx, files, first, fan, nsect, cmp,
+                                      arg, fold);
         if (!m)
             return ctx->status;
-        int rc = MR_OK;
-        for (int d = 0; d < nsect && rc == MR_OK; d++)
-            rc = run_drain(ctx, merged(ctx, files, first, fan, d, cmp, arg,
-                                       fold),
-                           m, d);
-        if (rc == MR_OK)
-            rc = run_seal(ctx, m);
-        if (rc != MR_OK) {
-            mr__spill_close(m);
-            return rc;
-        }
         g_ptr_array_remove_range(files, first, fan);
         g_array_remove_range(levels, first, fan);
         g_ptr_array_add(files, m);
@@ -364,13 +382,8 @@ int mr__ooc_spill_fold(mr_ctx *ctx)
     mr_bigmem_free(tmp, esz);
     mr_bigmem_free(dest, dsz);
     g_free(at);
-    if (rc == MR_OK)
-        rc = run_seal(ctx, file);
-    if (rc == MR_OK)
-        rc = add_run(ctx, o->mapped, o->mapped_lv, file, P,
-                     mr__rec_cmp_key_task, NULL, 1);
-    else if (file)
-        mr__spill_close(file);
+    rc = add_run(ctx, rc, o->mapped, o->mapped_lv, file, P,
+                 mr__rec_cmp_key_task, NULL, 1);
     if (rc == MR_OK) {
         size_t vsize = f->vsize;
         mr_fold_fn *fn = f->fold;
@@ -419,13 +432,8 @@ int mr__ooc_spill_runs(mr_ctx *ctx)
         mr__kvbuf_fini(&m.runs[d]);
     }
     mr__kvbuf_fini(&batch);
-    if (rc == MR_OK)
-        rc = run_seal(ctx, file);
-    if (rc == MR_OK)
-        rc = add_run(ctx, o->mapped, o->mapped_lv, file, P,
-                     mr__rec_cmp_key_task, NULL, 0);
-    else if (file)
-        mr__spill_close(file);
+    rc = add_run(ctx, rc, o->mapped, o->mapped_lv, file, P,
+                 mr__rec_cmp_key_task, NULL, 0);
     o->run_bytes = o->run_recs = 0;
     o->spilling = 0;
     return rc;
@@ -682,12 +690,7 @@ static int spill_out(mr_ctx *ctx, mr_kvbuf *out)
     mr__kvbuf_fini(&batch);
     mr__stream_free(s);
     g_free(order);
-    if (rc == MR_OK)
-        rc = run_seal(ctx, f);
-    if (rc == MR_OK)
-        rc = add_run(ctx, o->outs, o->outs_lv, f, 1, out_cmp, ctx, 0);
-    else
-        mr__spill_close(f);
+    rc = add_run(ctx, rc, o->outs, o->outs_lv, f, 1, out_cmp, ctx, 0);
     mr__kvbuf_fini(out);
     return rc;
 }
@@ -798,12 +801,8 @@ int mr__ooc_reduce(mr_ctx *ctx, mr_kvbuf *out)
                      mr__rec_cmp_key_task, NULL, fold);
     if (rc != MR_OK)
         return rc;
-    mr_stream **src = g_new(mr_stream *, o->recv->len ? o->recv->len : 1);
-    for (guint i = 0; i < o->recv->len; i++)
-        src[i] = mr__stream_spill(ctx, o->recv->pdata[i], 0);
-    mr_merge *m = mr__merge_new(src, (int)o->recv->len,
-                                mr__rec_cmp_key_task, NULL);
-    g_free(src);
+    mr_merge *m = merge_of(ctx, (mr_spill_file *const *)o->recv->pdata,
+                           o->recv->len, 0, mr__rec_cmp_key_task, NULL);
     if (fold || !ctx->job.reduce) {
         mr_stream *s = fold ? mr__stream_fold(m, ctx->job.value_size,
                                               ctx->job.fold)
@@ -990,11 +989,7 @@ static int output_parallel(mr_ctx *ctx, mr_merge *m)
     if (ctx->rank == 0)
         base = 0; /* Exscan leaves rank 0's undefined */
     if (rc == MR_OK) {
-        mr_stream **src = g_new(mr_stream *, P);
-        for (int s = 0; s < P; s++)
-            src[s] = mr__stream_spill(ctx, got[s], 0);
-        mr_merge *mm = mr__merge_new(src, P, out_cmp, ctx);
-        g_free(src);
+        mr_merge *mm = merge_of(ctx, got, (guint)P, 0, out_cmp, ctx);
         mr_rec r;
         int more;
         for (uint64_t i = 0; (more = mr__merge_peek(mm, &r)) > 0; i++) {
@@ -1042,11 +1037,8 @@ int mr__ooc_output(mr_ctx *ctx, mr_kvbuf *out)
             ctx->job.output_end(ctx);
         return rc;
     }
-    mr_stream **src = g_new(mr_stream *, o->outs->len ? o->outs->len : 1);
-    for (guint i = 0; i < o->outs->len; i++)
-        src[i] = mr__stream_spill(ctx, o->outs->pdata[i], 0);
-    mr_merge *m = mr__merge_new(src, (int)o->outs->len, out_cmp, ctx);
-    g_free(src);
+    mr_merge *m = merge_of(ctx, (mr_spill_file *const *)o->outs->pdata,
+                           o->outs->len, 0, out_cmp, ctx);
     if (ctx->job.output_part)
         rc = output_parallel(ctx, m);
     else {
