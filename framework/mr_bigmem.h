@@ -33,7 +33,7 @@
 
 static inline void mr_bigmem_oom(size_t n)
 {
-    fprintf(stderr, "mr: out of memory (%zu bytes for a table)\n", n);
+    fprintf(stderr, "mr: out of memory (%zu bytes)\n", n);
     abort();
 }
 
@@ -89,6 +89,20 @@ static inline void *mr_bigmem_grow(void *p, size_t old, size_t n)
     else
         munmap(p, old);
     return q;
+}
+
+/* The bytes of p (n bytes) before `to` will not be read again: the whole
+ * pages among them from `from` on (where an earlier call stopped, or 0) go
+ * back to the system (a mapping; malloc'd memory is left alone). They
+ * read as zeros afterwards. */
+static inline void mr_bigmem_release(void *p, size_t n, size_t from,
+                                     size_t to)
+{
+    const size_t page = 4096;
+    uintptr_t a = ((uintptr_t)p + from) & ~(uintptr_t)(page - 1);
+    uintptr_t b = ((uintptr_t)p + to) & ~(uintptr_t)(page - 1);
+    if (n >= MR_BIGMEM_MIN && b > a)
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 static inline void mr_bigmem_free(void *p, size_t n)

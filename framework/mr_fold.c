@@ -86,7 +86,8 @@ void mr__fold_init(mr_fold *f, size_t vsize, mr_fold_fn *fold)
 
 void mr__fold_fini(mr_fold *f)
 {
-    mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
+    if (f->slots)
+        mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
     mr_bigmem_free(f->arena, f->acap);
     memset(f, 0, sizeof *f);
 }
@@ -305,5 +306,22 @@ void mr__fold_drop(mr_fold *f, mr_bytes key)
 
 size_t mr__fold_bytes(const mr_fold *f)
 {
-    return f->acap + (f->mask + 1) * sizeof(uint64_t);
+    return f->acap - f->released +
+           (f->slots ? (f->mask + 1) * sizeof(uint64_t) : 0);
+}
+
+void mr__fold_seal(mr_fold *f)
+{
+    mr__fold_flush(f);
+    mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
+    f->slots = NULL;
+}
+
+void mr__fold_release(mr_fold *f, size_t pos)
+{
+    g_assert(!f->slots);
+    if (pos >= f->released + ((size_t)8 << 20) || pos >= f->alen) {
+        mr_bigmem_release(f->arena, f->acap, f->released, pos);
+        f->released = pos;
+    }
 }

@@ -29,6 +29,7 @@ typedef struct mr_fold {
     size_t mask, count;
     unsigned char *arena; /* entries: [acc vstride][u32 klen][key][pad 8] */
     size_t alen, acap;
+    size_t released; /* the arena's bytes before this went back (release) */
     mr_fold_pend ring[MR_FOLD_RING]; /* adds waiting for their prefetch */
     unsigned rhead, rcount;
     size_t limit_bytes, limit_count; /* 0: none; past either, over is set */
@@ -49,5 +50,12 @@ int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
  * key makes a new entry). Its memory stays until fini. */
 void mr__fold_drop(mr_fold *f, mr_bytes key);
 size_t mr__fold_bytes(const mr_fold *f);
+/* After the last add: flushes and frees the slots. The entries can still
+ * be read with mr__fold_next, no longer looked up or added to. */
+void mr__fold_seal(mr_fold *f);
+/* A sealed table's entries before pos (from mr__fold_next) will not be
+ * read again: their memory goes back to the system, a few MiB at a time,
+ * so that a reader copying the table out holds it about once, not twice. */
+void mr__fold_release(mr_fold *f, size_t pos);
 
 #endif /* MR_FOLD_H */

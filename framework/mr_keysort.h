@@ -56,11 +56,22 @@ static inline void mr_keysort_merge(mr_keyed *a, mr_keyed *tmp, size_t n,
     memcpy(a, tmp, o * sizeof *a); /* a[j..n) is already in place */
 }
 
+/* Where the record a ref stands for is, for a prefetch of it. */
+typedef const void *mr_keysort_where(uint64_t ref, void *arg);
+
+/* How many entries ahead the records of equal keys are prefetched. */
+#define MR_KEYSORT_AHEAD 32
+
 /* Sorts a[0..n) by key, and records with equal keys by cmp. tmp holds n
  * records of scratch. Stable; cmp should be a total order (break ties by
- * ref) for the result not to depend on the input order. */
-static inline void mr_keysort(mr_keyed *a, mr_keyed *tmp, size_t n,
-                              mr_keysort_cmp *cmp, void *arg)
+ * ref) for the result not to depend on the input order. With `where`
+ * (else NULL), the records of equal keys are prefetched MR_KEYSORT_AHEAD
+ * entries before their comparisons: cmp reads them at random, and many
+ * short runs of equal keys (word count's words of one count and a common
+ * prefix) otherwise wait for memory one record at a time. */
+static inline void mr_keysort_pf(mr_keyed *a, mr_keyed *tmp, size_t n,
+                                     mr_keysort_cmp *cmp,
+                                     mr_keysort_where *where, void *arg)
 {
     if (n < 2)
         return;
@@ -90,13 +101,27 @@ static inline void mr_keysort(mr_keyed *a, mr_keyed *tmp, size_t n,
     free(count);
     if (src != a)
         memcpy(a, src, n * sizeof *a);
+    size_t pf = 0; /* the next entry to look at for a prefetch */
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && a[j].key == a[i].key)
             j++;
+        if (where) {
+            size_t lim = j + MR_KEYSORT_AHEAD < n ? j + MR_KEYSORT_AHEAD : n;
+            for (pf = pf > i ? pf : i; pf < lim; pf++)
+                if ((pf + 1 < n && a[pf + 1].key == a[pf].key) ||
+                    (pf > 0 && a[pf - 1].key == a[pf].key))
+                    __builtin_prefetch(where(a[pf].ref, arg));
+        }
         mr_keysort_merge(a + i, tmp, j - i, cmp, arg);
         i = j;
     }
+}
+
+static inline void mr_keysort(mr_keyed *a, mr_keyed *tmp, size_t n,
+                              mr_keysort_cmp *cmp, void *arg)
+{
+    mr_keysort_pf(a, tmp, n, cmp, NULL, arg);
 }
 
 #endif /* MR_KEYSORT_H */

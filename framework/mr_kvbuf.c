@@ -5,10 +5,18 @@
  * emit costs a memcpy, never a malloc, and a run is already the wire
  * format of the shuffle. Growth doubles, so appends are amortised O(1) and
  * a run wastes at most half its capacity.
+ *
+ * Runs of 2 MiB and more are mappings of their own (mr_bigmem.h), not
+ * malloc's: Open MPI turns malloc's own mappings off (M_MMAP_MAX 0), so a
+ * freed run would stay in the heap and the rank's resident size would only
+ * grow from phase to phase; a mapping goes back to the system when freed,
+ * and grows by mremap without a copy.
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
 #include <glib.h>
 
+#include "mr_bigmem.h"
 #include "mr_kvbuf.h"
 
 void mr__kvbuf_init(mr_kvbuf *b)
@@ -18,7 +26,7 @@ void mr__kvbuf_init(mr_kvbuf *b)
 
 void mr__kvbuf_fini(mr_kvbuf *b)
 {
-    g_free(b->data);
+    mr_bigmem_free(b->data, b->cap);
     memset(b, 0, sizeof *b);
 }
 
@@ -29,7 +37,7 @@ void mr__kvbuf_reserve(mr_kvbuf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len < extra)
         cap *= 2;
-    b->data = g_realloc(b->data, cap);
+    b->data = mr_bigmem_grow(b->data, b->cap, cap);
     b->cap = cap;
 }
 
@@ -37,7 +45,7 @@ void mr__kvbuf_alloc(mr_kvbuf *b, size_t n)
 {
     mr__kvbuf_fini(b);
     b->cap = n ? n : 1;
-    b->data = g_malloc(b->cap);
+    b->data = mr_bigmem_grow(NULL, 0, b->cap);
 }
 
 void mr__kvbuf_append(mr_kvbuf *b, mr_bytes key, mr_bytes value,

@@ -15,6 +15,7 @@
 
 #include "mr_mem.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -60,4 +61,23 @@ int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what)
                     mib(rss + extra), extra ? " (" : "", extra ? what : "",
                     extra ? ")" : "", mib(limit), mib(fold), mib(parts),
                     mib(recv), mib(out));
+}
+
+uint64_t mr__mem_peak_reset(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t w = write(fd, "5", 1); /* 5: reset the peak */
+        (void)w;
+        close(fd);
+    }
+    return (uint64_t)kb * 1024;
 }

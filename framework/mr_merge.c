@@ -81,24 +81,15 @@ static void plain_free(mr_stream *s)
     g_free(s);
 }
 
-mr_stream *mr__stream_kvbuf_range(mr_ctx *ctx, const mr_kvbuf *b,
-                                  const mr_keyed *order, const size_t *offs,
-                                  size_t first, size_t end)
+mr_stream *mr__stream_kvbuf(mr_ctx *ctx, const mr_kvbuf *b,
+                            const mr_keyed *order)
 {
     kvbuf_stream *x = g_new0(kvbuf_stream, 1);
     x->s = (mr_stream){kvbuf_next, plain_free, ctx};
     x->b = b;
     x->order = order;
-    x->i = first;
-    x->end = end;
-    x->off = !order && offs ? offs[first] : 0;
+    x->end = b->nrec;
     return &x->s;
-}
-
-mr_stream *mr__stream_kvbuf(mr_ctx *ctx, const mr_kvbuf *b,
-                            const mr_keyed *order)
-{
-    return mr__stream_kvbuf_range(ctx, b, order, NULL, 0, b->nrec);
 }
 
 int mr__rec_cmp_key_task(const mr_rec *a, const mr_rec *b, void *arg)

@@ -28,11 +28,6 @@ mr_stream *mr__stream_spill(mr_ctx *ctx, mr_spill_file *f, int sect);
  * front to back. b and order stay the caller's. */
 mr_stream *mr__stream_kvbuf(mr_ctx *ctx, const mr_kvbuf *b,
                             const mr_keyed *order);
-/* Positions [first, end) of b's order; without an order, offs[first] is
- * where record `first` starts. */
-mr_stream *mr__stream_kvbuf_range(mr_ctx *ctx, const mr_kvbuf *b,
-                                  const mr_keyed *order, const size_t *offs,
-                                  size_t first, size_t end);
 
 /* Two records' order; ties broken by the merge (lower source first). */
 typedef int mr_rec_cmp(const mr_rec *a, const mr_rec *b, void *arg);

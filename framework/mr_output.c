@@ -1,4 +1,5 @@
-/* mr_output.c -- the output phase: sort per rank, merge on rank 0.
+/* mr_output.c -- the output phase: sort per rank, merge on rank 0; or, for
+ * jobs with output_part, a sample sort across the ranks (below).
  *
  * Every rank sorts its own output run (its partition of the keys) by the
  * job's order, in parallel; rank 0 then merges the P sorted runs and calls
@@ -20,7 +21,6 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_keysort.h"
-#include "mr_merge.h"
 #include "mr_mpierr.h"
 #include "mr_output.h"
 #include "mr_phases.h"
@@ -47,11 +47,6 @@ int mr__out_compare(const mr_ctx *ctx, const mr_rec *a, const mr_rec *b)
     return c ? c : mr__bytes_cmp(a->value, b->value);
 }
 
-static int merge_cmp(const mr_rec *a, const mr_rec *b, void *arg)
-{
-    return mr__out_compare(arg, a, b);
-}
-
 typedef struct sort_arg {
     const mr_ctx *ctx;
     const unsigned char *base;
@@ -67,6 +62,11 @@ static int keyed_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
     mr__rec_read(s->base + y->ref, &rb);
     int c = mr__out_compare(s->ctx, &ra, &rb);
     return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+static const void *run_at(uint64_t ref, void *arg)
+{
+    return ((const sort_arg *)arg)->base + ref;
 }
 
 /* The 64-bit summary of a record's place in the output order: the job's
@@ -121,7 +121,7 @@ mr_keyed *mr__out_sort(const mr_ctx *ctx, const mr_kvbuf *b)
         off += sz;
     }
     sort_arg arg = {ctx, b->data};
-    mr_keysort(recs, tmp, b->nrec, keyed_cmp, &arg);
+    mr_keysort_pf(recs, tmp, b->nrec, keyed_cmp, run_at, &arg);
     g_free(tmp);
     return recs;
 }
@@ -330,14 +330,13 @@ static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
 
 /* ---- parallel output (output_part): sample sort across the ranks ---- */
 
-/* Records of a sorted run picked as samples: every rank sends at most this
- * many, evenly spaced in its order. */
-#define SAMPLES 64
+/* Records of a rank's run picked as samples for the splitters: at most
+ * this many, evenly spaced in the run as it is (not yet sorted). */
+#define SAMPLES 1024
 #define SAMPLE_BYTES ((size_t)256 << 10) /* at most, about, per rank */
-
-typedef struct rec_cmp_arg {
-    const mr_ctx *ctx;
-} rec_cmp_arg;
+/* In a combined index, refs with this bit are offsets into the received
+ * records, the others into the rank's own run. */
+#define IN_BIT ((uint64_t)1 << 63)
 
 static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
 {
@@ -346,13 +345,6 @@ static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
     mr__rec_read(*(const unsigned char *const *)a, &ra);
     mr__rec_read(*(const unsigned char *const *)b, &rb);
     return mr__out_compare(ctx, &ra, &rb);
-}
-
-/* The i-th record of run b in output order. */
-static const unsigned char *nth(const mr_kvbuf *b, const mr_keyed *order,
-                                const size_t *offs, size_t i)
-{
-    return b->data + (order ? order[i].ref : offs[i]);
 }
 
 unsigned char *mr__out_splitters(mr_ctx *ctx, const mr_kvbuf *mine,
@@ -383,132 +375,168 @@ unsigned char *mr__out_splitters(mr_ctx *ctx, const mr_kvbuf *mine,
     return all;
 }
 
-/* The splitters of a sorted run's records: samples evenly spaced in its
- * order. */
+/* The splitters of the ranks' runs, from records evenly spaced in each
+ * (collective). A run's order is unrelated to the output order, or is
+ * that order already: either way, even spacing samples it fairly. */
 static unsigned char *splitters(mr_ctx *ctx, const mr_kvbuf *b,
-                                const mr_keyed *order, const size_t *offs,
                                 const unsigned char ***spl)
 {
     mr_kvbuf mine;
     mr__kvbuf_init(&mine);
     size_t n = b->nrec, s = MIN(n, (size_t)SAMPLES);
-    /* Big records (a job's image chunks): fewer samples, not more bytes
+    /* Big records (a job's image rows): fewer samples, not more bytes
      * gathered on every rank. */
-    if (s && b->len / n > SAMPLE_BYTES / SAMPLES)
+    if (s && b->len / n > SAMPLE_BYTES / s)
         s = MAX(1, SAMPLE_BYTES / (b->len / n));
-    for (size_t k = 0; k < s; k++) {
-        const unsigned char *r = nth(b, order, offs, (k * n + n / 2) / s);
-        mr__kvbuf_append_raw(&mine, r, mr__rec_size(r), 1);
+    size_t off = 0;
+    for (size_t i = 0, k = 0; k < s; i++) {
+        size_t sz = mr__rec_size(b->data + off);
+        if (i == (k * n + n / 2) / s) {
+            mr__kvbuf_append_raw(&mine, b->data + off, sz, 1);
+            k++;
+        }
+        off += sz;
     }
     unsigned char *all = mr__out_splitters(ctx, &mine, spl);
     mr__kvbuf_fini(&mine);
     return all;
 }
 
-/* Cuts the rank's sorted output at the splitters: rank d's range goes to
- * rank d in the shuffle's exchange (its counters are the shuffle's), the
- * rank's own range stays where it is. Sets [*lo, *hi), the own range's
- * positions in the order, and `in`, what the other ranks sent. */
-static int redistribute(mr_ctx *ctx, const mr_kvbuf *out,
-                        const mr_keyed *order, const size_t *offs,
-                        size_t *lo, size_t *hi, mr_kvbuf *in)
+typedef struct part_arg {
+    const mr_ctx *ctx;
+    const unsigned char *own, *in;
+} part_arg;
+
+static inline const unsigned char *part_rec(const part_arg *a, uint64_t ref)
 {
-    int P = ctx->nranks, me = ctx->rank;
-    const unsigned char **spl = NULL;
-    unsigned char *samples = splitters(ctx, out, order, offs, &spl);
-    size_t *first = g_new(size_t, (size_t)P + 1); /* of each rank's range */
-    int d = 0;
-    first[0] = 0;
-    for (size_t i = 0; i < out->nrec; i++) {
-        mr_rec a, b;
-        mr__rec_read(nth(out, order, offs, i), &a);
-        while (d + 1 < P && spl[d] &&
-               (mr__rec_read(spl[d], &b), mr__out_compare(ctx, &a, &b) > 0))
-            first[++d] = i;
-    }
-    while (d < P)
-        first[++d] = out->nrec;
-    g_free(spl);
-    g_free(samples);
-    mr_kvbuf *runs = g_new0(mr_kvbuf, P);
-    for (d = 0; d < P; d++) {
-        if (d == me)
-            continue;
-        if (!order) { /* in order: the range is one block of bytes */
-            mr__kvbuf_append_raw(&runs[d], out->data + offs[first[d]],
-                                 offs[first[d + 1]] - offs[first[d]],
-                                 first[d + 1] - first[d]);
-            continue;
-        }
-        for (size_t i = first[d]; i < first[d + 1]; i++) {
-            const unsigned char *r = indexed_rec(out->data, order, i,
-                                                 first[d + 1]);
-            mr__kvbuf_append_raw(&runs[d], r, mr__rec_size(r), 1);
-        }
-    }
-    *lo = first[me];
-    *hi = first[me + 1];
-    g_free(first);
-    uint64_t sent = ctx->shuffle_sent, recv = ctx->shuffle_recv;
-    int rounds = ctx->shuffle_rounds;
-    mr_received got;
-    memset(&got, 0, sizeof got);
-    int rc = mr__shuffle_run(ctx, runs, &got);
-    ctx->shuffle_sent = sent;
-    ctx->shuffle_recv = recv;
-    ctx->shuffle_rounds = rounds;
-    for (int k = 0; k < P; k++)
-        mr__kvbuf_fini(&runs[k]);
-    g_free(runs);
-    mr__kvbuf_fini(&got.own); /* empty: the own range never left */
-    mr__kvbuf_move(in, &got.in);
-    return rc;
+    return ref & IN_BIT ? a->in + (ref & ~IN_BIT) : a->own + ref;
 }
 
-/* Every rank writes its share: output_part per pair in global order (a
- * merge of its own range and what it received), then output_end (always:
- * it may hold collective commits). */
+static const void *part_at(uint64_t ref, void *arg)
+{
+    return part_rec(arg, ref);
+}
+
+/* By the output order, then by ref: a total order. */
+static int part_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
+{
+    const part_arg *a = arg;
+    mr_rec ra, rb;
+    mr__rec_read(part_rec(a, x->ref), &ra);
+    mr__rec_read(part_rec(a, y->ref), &rb);
+    int c = mr__out_compare(a->ctx, &ra, &rb);
+    return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+/* The rank a record belongs to: the first splitter it does not pass (the
+ * last rank if it passes them all). Order keys first, as in the sort. */
+static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
+                   const mr_rec *spl, const uint64_t *skey, int nspl)
+{
+    int lo = 0, hi = nspl; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        int c = key != skey[mid] ? (key < skey[mid] ? -1 : 1)
+                                 : mr__out_compare(ctx, r, &spl[mid]);
+        if (c <= 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Every rank writes its share of the global order (sample sort): the run
+ * is cut at splitters in one pass in place, each rank gets its range of
+ * every rank's run, sorts that once (an index over its own records and
+ * the received ones) and calls output_part per pair in order, then
+ * output_end (always: it may hold collective commits). */
 static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
 {
-    int rc = MR_OK;
-    mr_keyed *order = mr__out_sort(ctx, out);
-    size_t *offs = NULL;
-    if (!order) { /* in order already: where each record starts */
-        offs = g_new(size_t, out->nrec + 1);
-        size_t off = 0;
-        for (size_t i = 0; i < out->nrec; i++) {
-            offs[i] = off;
-            off += mr__rec_size(out->data + off);
-        }
-        offs[out->nrec] = off;
-    }
-    size_t lo = 0, hi = out->nrec;
+    int P = ctx->nranks, me = ctx->rank, rc = MR_OK;
+    mr_keyed *idx = g_new(mr_keyed, out->nrec + 1);
+    size_t m = 0;
     mr_kvbuf in;
     mr__kvbuf_init(&in);
-    if (ctx->nranks > 1)
-        rc = redistribute(ctx, out, order, offs, &lo, &hi, &in);
-    mr_keyed *in_order = mr__out_sort(ctx, &in);
-    uint64_t n = (hi - lo) + in.nrec, base = 0;
+    if (P == 1) {
+        size_t off = 0;
+        for (; m < out->nrec; m++) {
+            mr_rec r;
+            size_t sz = mr__rec_read(out->data + off, &r);
+            idx[m] = (mr_keyed){order_key(ctx, &r), off};
+            off += sz;
+        }
+    } else {
+        const unsigned char **sp = NULL;
+        unsigned char *samples = splitters(ctx, out, &sp);
+        int nspl = 0;
+        mr_rec *spl = g_new(mr_rec, P);
+        uint64_t *skey = g_new(uint64_t, P);
+        for (; nspl + 1 < P && sp[nspl]; nspl++) {
+            mr__rec_read(sp[nspl], &spl[nspl]);
+            skey[nspl] = order_key(ctx, &spl[nspl]);
+        }
+        mr_kvbuf *runs = g_new0(mr_kvbuf, P);
+        size_t off = 0;
+        for (size_t i = 0; i < out->nrec; i++) {
+            mr_rec r;
+            size_t sz = mr__rec_read(out->data + off, &r);
+            uint64_t k = order_key(ctx, &r);
+            int d = dest_of(ctx, &r, k, spl, skey, nspl);
+            if (d == me)
+                idx[m++] = (mr_keyed){k, off};
+            else
+                mr__kvbuf_append_raw(&runs[d], out->data + off, sz, 1);
+            off += sz;
+        }
+        g_free(sp);
+        g_free(samples);
+        g_free(spl);
+        g_free(skey);
+        /* The exchange is the shuffle's; its counters are not. */
+        uint64_t sent = ctx->shuffle_sent, recv = ctx->shuffle_recv;
+        int rounds = ctx->shuffle_rounds;
+        mr_received got;
+        memset(&got, 0, sizeof got);
+        rc = mr__shuffle_run(ctx, runs, &got);
+        ctx->shuffle_sent = sent;
+        ctx->shuffle_recv = recv;
+        ctx->shuffle_rounds = rounds;
+        for (int d = 0; d < P; d++)
+            mr__kvbuf_fini(&runs[d]);
+        g_free(runs);
+        mr__kvbuf_fini(&got.own); /* empty: the own range never left */
+        mr__kvbuf_move(&in, &got.in);
+        idx = g_renew(mr_keyed, idx, m + in.nrec + 1);
+        off = 0;
+        for (size_t i = 0; i < in.nrec; i++) {
+            mr_rec r;
+            size_t sz = mr__rec_read(in.data + off, &r);
+            idx[m++] = (mr_keyed){order_key(ctx, &r), off | IN_BIT};
+            off += sz;
+        }
+    }
+    part_arg arg = {ctx, out->data, in.data};
+    mr_keyed *tmp = g_new(mr_keyed, m + 1);
+    mr_keysort_pf(idx, tmp, m, part_cmp, part_at, &arg);
+    g_free(tmp);
+    uint64_t n = m, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
-    if (ctx->rank == 0)
+    if (me == 0)
         base = 0; /* Exscan leaves rank 0's undefined */
-    mr_stream *src[2] = {
-        mr__stream_kvbuf_range(ctx, out, order, offs, lo, hi),
-        mr__stream_kvbuf(ctx, &in, in_order)};
-    mr_merge *m = mr__merge_new(src, 2, merge_cmp, ctx);
-    mr_rec r;
-    for (uint64_t i = 0; rc == MR_OK && mr__merge_peek(m, &r) > 0; i++) {
+    for (size_t i = 0; rc == MR_OK && i < m; i++) {
+        /* OPTIMIZATION: the index visits the records at random. */
+        if (i + PREFETCH_AHEAD < m)
+            __builtin_prefetch(part_rec(&arg, idx[i + PREFETCH_AHEAD].ref));
+        mr_rec r;
+        mr__rec_read(part_rec(&arg, idx[i].ref), &r);
         ctx->out_index = base + i;
         rc = ctx->job.output_part(ctx, r.key, r.value);
         if (rc != MR_OK && ctx->status == MR_OK)
             mr_error(ctx, rc, "output_part callback failed (%s)",
                      mr_strerror(rc));
-        mr__merge_pop(m);
     }
-    mr__merge_free(m);
-    g_free(order);
-    g_free(offs);
-    g_free(in_order);
+    g_free(idx);
     mr__kvbuf_fini(&in);
     if (ctx->job.output_end) {
         int erc = ctx->job.output_end(ctx);

@@ -30,15 +30,20 @@ static int reduce_fold(mr_ctx *ctx, mr_fold *fold, mr_received *got,
         mr__fold_add(fold, r.key, r.value.ptr);
     }
     mr__kvbuf_fini(&got->in);
-    mr__fold_flush(fold);
+    /* The table is read once more, front to back: its slots go now, and
+     * its entries as they are read, so that it and what it becomes are
+     * not both held whole. */
+    mr__fold_seal(fold);
 
-    size_t pos = 0;
+    size_t pos = 0, done = 0;
     mr_bytes key;
     void *acc;
     int rc = MR_OK;
     mr__kvbuf_reserve(out, fold->count *
                                (MR_REC_HDR + 8 + ctx->job.value_size));
     while (rc == MR_OK && mr__fold_next(fold, &pos, &key, &acc)) {
+        mr__fold_release(fold, done);
+        done = pos;
         mr_bytes val = mr_mem(acc, ctx->job.value_size);
         if (ctx->job.reduce) {
             mr_values v = {.one = val, .one_left = 1};

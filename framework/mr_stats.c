@@ -35,6 +35,7 @@ static mr_run_stats *gather(mr_ctx *ctx)
     memset(&mine, 0, sizeof mine);
     g_strlcpy(mine.host, ctx->host, sizeof mine.host);
     memcpy(mine.phase, ctx->phase_time, sizeof mine.phase);
+    memcpy(mine.peak, ctx->phase_peak, sizeof mine.peak);
     for (guint i = 0; i < ctx->task_recs->len; i++) {
         mr_task_rec *t = &g_array_index(ctx->task_recs, mr_task_rec, i);
         mine.busy += t->end - t->start;
@@ -130,6 +131,15 @@ static void phase_range(const mr_run_stats *st, int p, double *mn,
     *mx = hi;
 }
 
+/* The largest resident peak of phase p over the ranks. */
+static uint64_t peak_max(const mr_run_stats *st, int p)
+{
+    uint64_t mx = 0;
+    for (int r = 0; r < st->nranks; r++)
+        mx = st->ranks[r].peak[p] > mx ? st->ranks[r].peak[p] : mx;
+    return mx;
+}
+
 static int by_duration_desc(const void *a, const void *b)
 {
     const mr_task_rec *x = a, *y = b;
@@ -175,13 +185,18 @@ static void print_table(mr_ctx *ctx, const mr_run_stats *st)
     fprintf(stderr, "mr: %s on %d rank%s, schedule %s, %.3f s\n",
             ctx->job.name, P, P == 1 ? "" : "s",
             mr__sched_name(ctx->cfg->schedule), st->seconds);
-    fprintf(stderr, "mr: %-8s %10s %10s %10s\n", "phase", "min s", "mean s",
-            "max s");
+    fprintf(stderr, "mr: %-8s %10s %10s %10s %10s\n", "phase", "min s",
+            "mean s", "max s", "peak MiB");
     for (int p = 0; p <= MR_PH_COUNT; p++) {
         double mn, mean, mx;
         phase_range(st, p, &mn, &mean, &mx);
-        fprintf(stderr, "mr: %-8s %10.4f %10.4f %10.4f\n",
-                p < MR_PH_COUNT ? mr__phase_names[p] : "busy", mn, mean, mx);
+        if (p < MR_PH_COUNT)
+            fprintf(stderr, "mr: %-8s %10.4f %10.4f %10.4f %10.1f\n",
+                    mr__phase_names[p], mn, mean, mx,
+                    (double)peak_max(st, p) / 1048576.0);
+        else
+            fprintf(stderr, "mr: %-8s %10.4f %10.4f %10.4f\n", "busy", mn,
+                    mean, mx);
     }
     fprintf(stderr,
             "mr: %llu tasks, %llu input bytes, %llu pairs emitted, %llu "
@@ -245,8 +260,9 @@ static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
         double mn, mean, mx;
         phase_range(st, p, &mn, &mean, &mx);
         fprintf(f, "%s\n    {\"name\": \"%s\", \"min\": %.6f, \"mean\": "
-                   "%.6f, \"max\": %.6f}",
-                p ? "," : "", mr__phase_names[p], mn, mean, mx);
+                   "%.6f, \"max\": %.6f, \"peak_rss_max\": %llu}",
+                p ? "," : "", mr__phase_names[p], mn, mean, mx,
+                (unsigned long long)peak_max(st, p));
     }
     fprintf(f, "\n  ],\n  \"rank_stats\": [");
     for (int r = 0; r < st->nranks; r++) {
@@ -266,6 +282,10 @@ static int write_json(mr_ctx *ctx, const mr_run_stats *st, const char *path)
         for (int p = 0; p < MR_PH_COUNT; p++)
             fprintf(f, "%s\"%s\": %.6f", p ? ", " : "", mr__phase_names[p],
                     x->phase[p]);
+        fprintf(f, "}, \"peak_rss\": {");
+        for (int p = 0; p < MR_PH_COUNT; p++)
+            fprintf(f, "%s\"%s\": %llu", p ? ", " : "", mr__phase_names[p],
+                    (unsigned long long)x->peak[p]);
         fprintf(f, "}}");
     }
     fprintf(f, "\n  ],\n  \"task_stats\": [");

@@ -7,7 +7,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 is needed to parse JSON";
 for np in 1 3; do
     run $np skewfold --tasks 24 --pairs 3000 --stats --stats-json "$T/s.json" --trace "$T/t.json"
     check "np $np: run with --stats/--stats-json/--trace exits 0" test "$rc" = 0
-    check "np $np: --stats prints the phase table" grep -Eq '^mr: shuffle +[0-9.]+ +[0-9.]+ +[0-9.]+$' "$T/err"
+    check "np $np: --stats prints the phase table" grep -Eq '^mr: shuffle +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$' "$T/err"
     check "np $np: --stats names the slowest tasks" grep -q '^mr: slow task ' "$T/err"
     check "np $np: stats JSON: a record per rank and per task" python3 - "$T/s.json" "$np" <<'PY'
 import json, sys
@@ -17,6 +17,13 @@ assert sorted(t["id"] for t in s["task_stats"]) == list(range(24))
 assert {p["name"] for p in s["phases"]} >= {"map", "shuffle", "reduce", "output"}
 assert s["imbalance"] >= 1.0 and s["pairs_emitted"] == 24 * 3000
 assert all(r["busy"] >= 0 and r["tasks"] >= 0 for r in s["rank_stats"])
+# Each phase's resident peak, per rank and the largest: a live process
+# holds a few MiB at least, and the largest is some rank's.
+for r in s["rank_stats"]:
+    assert set(r["peak_rss"]) == {p["name"] for p in s["phases"]}
+    assert all(v > (1 << 20) for v in r["peak_rss"].values()), r["peak_rss"]
+for p in s["phases"]:
+    assert p["peak_rss_max"] == max(r["peak_rss"][p["name"]] for r in s["rank_stats"])
 PY
     check "np $np: trace: a track per rank, a span per task, phases and waits" python3 - "$T/t.json" "$np" <<'PY'
 import json, sys

@@ -4,8 +4,8 @@
 . "$MR_SOURCE_DIR/tests/lib.sh"
 args="skew --tasks 4 --pairs 300000 --value-bytes 100 --keys 100000 --schedule block"
 
-expect_fail 1 "(map|shuffle): needs [0-9]+ MiB.*over --mem-limit 150 MiB \(the engine holds: .*pair runs [0-9]+ MiB" \
-    "over the limit: stopped with the phase and the sizes" 2 $args --mem-limit 150M
+expect_fail 1 "(map|shuffle): needs [0-9]+ MiB.*over --mem-limit 100 MiB \(the engine holds: .*pair runs [0-9]+ MiB" \
+    "over the limit: stopped with the phase and the sizes" 2 $args --mem-limit 100M
 expect_fail 1 "map: needs [0-9]+ MiB, over --mem-limit 40 MiB" \
     "a limit below what the map needs stops in map" 1 $args --mem-limit 40M
 run 2 $args --mem-limit 4G

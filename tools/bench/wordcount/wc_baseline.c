@@ -189,6 +189,11 @@ static void drain(batch *b)
 
 /* Count descending, then word ascending: entries are count (8 bytes),
  * length (4), word. */
+static const void *arena_at(uint64_t ref, void *arena)
+{
+    return (const unsigned char *)arena + ref;
+}
+
 static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
 {
     size_t oa = x->ref, ob = y->ref;
@@ -318,7 +323,7 @@ int main(int argc, char **argv)
         order[n].ref = pos;
         pos += esize(len);
     }
-    mr_keysort(order, tmp, n, by_count, t.arena);
+    mr_keysort_pf(order, tmp, n, by_count, arena_at, t.arena);
     free(tmp);
     for (size_t i = 0; i < n && i < (size_t)top; i++)
         put_line(stdout, t.arena + order[i].ref);
