@@ -91,18 +91,20 @@ static inline void *mr_bigmem_grow(void *p, size_t old, size_t n)
     return q;
 }
 
-/* The bytes of p (n bytes) before `to` will not be read again: the whole
- * pages among them from `from` on (where an earlier call stopped, or 0) go
- * back to the system (a mapping; malloc'd memory is left alone). They
- * read as zeros afterwards. */
-static inline void mr_bigmem_release(void *p, size_t n, size_t from,
-                                     size_t to)
+/* Bytes [from, to) of p (n bytes) will not be read again: the whole
+ * pages among them go back to the system (a mapping; malloc'd memory is
+ * left alone), and read as zeros if touched again. Returns the offset the
+ * released pages end at (to, rounded down to a page), where the next
+ * release of a region consumed front to back starts. */
+static inline size_t mr_bigmem_release(void *p, size_t n, size_t from,
+                                       size_t to)
 {
-    const size_t page = 4096;
-    uintptr_t a = ((uintptr_t)p + from) & ~(uintptr_t)(page - 1);
-    uintptr_t b = ((uintptr_t)p + to) & ~(uintptr_t)(page - 1);
+    const uintptr_t page = 4096;
+    uintptr_t a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)p + to) & ~(page - 1);
     if (n >= MR_BIGMEM_MIN && b > a)
         (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    return b > (uintptr_t)p ? (size_t)(b - (uintptr_t)p) : 0;
 }
 
 static inline void mr_bigmem_free(void *p, size_t n)

@@ -2,8 +2,9 @@
  * made smaller before the shuffle.
  *
  * Fold jobs: the entries of the fold table whose keys belong to other
- * ranks become one run per destination and are dropped from the table;
- * the rank's own keys stay in it, and reduce folds what arrives into them.
+ * ranks become one run per destination and are dropped from the table,
+ * which is then compacted; the rank's own keys stay in it, and reduce
+ * folds what arrives into them.
  * Jobs with combine: the job's combine runs over each destination's pairs,
  * grouped by key. What it emits for the group's key goes back to that
  * destination's run without a second hash, stamped with the task of the
@@ -31,6 +32,10 @@ static int combine_fold(mr_ctx *ctx, mr_mapped *m)
                          0);
         mr__fold_drop(m->fold, key);
     }
+    /* What left is (P-1)/P of the table: its memory goes now, before the
+     * shuffle brings the other ranks' pairs, not after reduce. */
+    if (rc == MR_OK)
+        mr__fold_compact(m->fold);
     return rc;
 }
 

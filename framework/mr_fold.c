@@ -92,12 +92,11 @@ void mr__fold_fini(mr_fold *f)
     memset(f, 0, sizeof *f);
 }
 
-/* Doubles the slots. The old ones are freed first and the new ones filled
- * from a walk of the arena (every entry's key is there, in order), so the
- * two arrays are never held at once. */
-static void grow_slots(mr_fold *f)
+/* Replaces the slots with nmask + 1 of them. The old ones are freed first
+ * and the new ones filled from a walk of the arena (every entry's key is
+ * there, in order), so the two arrays are never held at once. */
+static void rebuild_slots(mr_fold *f, size_t nmask)
 {
-    size_t nmask = f->mask * 2 + 1;
     mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
     uint64_t *ns = mr_bigmem_zalloc((nmask + 1) * sizeof(uint64_t));
     size_t n = 0;
@@ -130,6 +129,11 @@ static void grow_slots(mr_fold *f)
     f->slots = ns;
     f->mask = nmask;
     f->count = n;
+}
+
+static void grow_slots(mr_fold *f)
+{
+    rebuild_slots(f, f->mask * 2 + 1);
 }
 
 /* Appends key's entry with value as its accumulator and claims slot i
@@ -320,8 +324,31 @@ void mr__fold_seal(mr_fold *f)
 void mr__fold_release(mr_fold *f, size_t pos)
 {
     g_assert(!f->slots);
-    if (pos >= f->released + ((size_t)8 << 20) || pos >= f->alen) {
-        mr_bigmem_release(f->arena, f->acap, f->released, pos);
-        f->released = pos;
+    if (pos >= f->released + ((size_t)8 << 20) || pos >= f->alen)
+        f->released = mr_bigmem_release(f->arena, f->acap, f->released, pos);
+}
+
+void mr__fold_compact(mr_fold *f)
+{
+    mr__fold_flush(f);
+    size_t to = 0, n = 0;
+    for (size_t off = 0; off < f->alen;) {
+        unsigned char *e = f->arena + off;
+        uint32_t kl = mr__load32(e + f->vstride);
+        size_t sz = entry_size(f, kl & ~DROPPED);
+        if (!(kl & DROPPED)) {
+            if (to != off)
+                memmove(f->arena + to, e, sz);
+            to += sz;
+            n++;
+        }
+        off += sz;
     }
+    f->alen = to;
+    /* The freed tail goes back; later entries fault pages in again. */
+    mr_bigmem_release(f->arena, f->acap, f->alen, f->acap);
+    size_t slots = 1024;
+    while (n * 4 > slots * 3)
+        slots *= 2;
+    rebuild_slots(f, slots - 1);
 }

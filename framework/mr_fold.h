@@ -50,6 +50,10 @@ int mr__fold_next(const mr_fold *f, size_t *pos, mr_bytes *key, void **acc);
  * key makes a new entry). Its memory stays until fini. */
 void mr__fold_drop(mr_fold *f, mr_bytes key);
 size_t mr__fold_bytes(const mr_fold *f);
+/* Removes the dropped entries: the others move down in the arena (their
+ * order kept), the memory past them goes back to the system, and the
+ * slots are rebuilt, as few as the remaining keys need. */
+void mr__fold_compact(mr_fold *f);
 /* After the last add: flushes and frees the slots. The entries can still
  * be read with mr__fold_next, no longer looked up or added to. */
 void mr__fold_seal(mr_fold *f);

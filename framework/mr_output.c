@@ -20,6 +20,8 @@
  * calling the job) so no rank is left in a send.
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
+#include "mr_bigmem.h"
 #include "mr_keysort.h"
 #include "mr_mpierr.h"
 #include "mr_output.h"
@@ -454,7 +456,10 @@ static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
 static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
 {
     int P = ctx->nranks, me = ctx->rank, rc = MR_OK;
-    mr_keyed *idx = g_new(mr_keyed, out->nrec + 1);
+    /* Mappings of their own (mr_bigmem.h), so that they go back to the
+     * system when freed (Open MPI keeps malloc's big blocks in the heap). */
+    size_t icap = (out->nrec + 1) * sizeof(mr_keyed);
+    mr_keyed *idx = mr_bigmem_grow(NULL, 0, icap);
     size_t m = 0;
     mr_kvbuf in;
     mr__kvbuf_init(&in);
@@ -507,7 +512,11 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
         g_free(runs);
         mr__kvbuf_fini(&got.own); /* empty: the own range never left */
         mr__kvbuf_move(&in, &got.in);
-        idx = g_renew(mr_keyed, idx, m + in.nrec + 1);
+        size_t need = (m + in.nrec + 1) * sizeof(mr_keyed);
+        if (need > icap) {
+            idx = mr_bigmem_grow(idx, icap, need);
+            icap = need;
+        }
         off = 0;
         for (size_t i = 0; i < in.nrec; i++) {
             mr_rec r;
@@ -517,9 +526,10 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
         }
     }
     part_arg arg = {ctx, out->data, in.data};
-    mr_keyed *tmp = g_new(mr_keyed, m + 1);
+    size_t tcap = (m + 1) * sizeof(mr_keyed);
+    mr_keyed *tmp = mr_bigmem_grow(NULL, 0, tcap);
     mr_keysort_pf(idx, tmp, m, part_cmp, part_at, &arg);
-    g_free(tmp);
+    mr_bigmem_free(tmp, tcap);
     uint64_t n = m, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (me == 0)
@@ -536,7 +546,7 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
             mr_error(ctx, rc, "output_part callback failed (%s)",
                      mr_strerror(rc));
     }
-    g_free(idx);
+    mr_bigmem_free(idx, icap);
     mr__kvbuf_fini(&in);
     if (ctx->job.output_end) {
         int erc = ctx->job.output_end(ctx);

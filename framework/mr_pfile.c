@@ -18,6 +18,7 @@
  */
 /* SPDX-License-Identifier: MIT */
 #include "mr_ctx.h"
+#include "mr_kvbuf.h"
 #include "mr_mpierr.h"
 #include "mr_outfile.h"
 #include "mr_signal.h"
@@ -37,7 +38,7 @@ enum { TAG_PART = 4731 };
 struct mr_pfile {
     mr_ctx *ctx;
     char *path;
-    GByteArray *part; /* the part's last bytes */
+    mr_kvbuf part; /* the part's last bytes (only data and len used) */
     int fd;           /* -1, or the spill file with its first flen bytes */
     uint64_t flen;
 };
@@ -51,7 +52,7 @@ mr_pfile *mr_pfile_open(mr_ctx *ctx, const char *path)
     mr_pfile *f = g_new0(mr_pfile, 1);
     f->ctx = ctx;
     f->path = g_strdup(path);
-    f->part = g_byte_array_new();
+    mr__kvbuf_init(&f->part);
     f->fd = -1;
     return f;
 }
@@ -71,11 +72,11 @@ static int part_spill(mr_pfile *f)
             return rc;
         }
     }
-    if (write_all(f->fd, f->part->data, f->part->len, f->flen) != 0)
+    if (write_all(f->fd, f->part.data, f->part.len, f->flen) != 0)
         return mr_error(ctx, MR_EIO, "%s: spilling this rank's part to %s: "
                         "%s", f->path, ctx->ooc.spill.dir, strerror(errno));
-    f->flen += f->part->len;
-    g_byte_array_set_size(f->part, 0);
+    f->flen += f->part.len;
+    f->part.len = 0;
     return MR_OK;
 }
 
@@ -101,9 +102,9 @@ static int part_each(mr_pfile *f, int (*put)(void *arg, const void *p,
         }
         g_free(buf);
     }
-    for (size_t pos = 0; pos < f->part->len; pos += CHUNK) {
-        int rc = put(arg, f->part->data + pos,
-                     MIN(CHUNK, f->part->len - pos));
+    for (size_t pos = 0; pos < f->part.len; pos += CHUNK) {
+        int rc = put(arg, f->part.data + pos,
+                     MIN(CHUNK, f->part.len - pos));
         if (rc != 0)
             return rc;
     }
@@ -114,11 +115,13 @@ int mr_pfile_write(mr_pfile *f, const void *data, size_t len)
 {
     if (!f)
         return MR_EINVAL;
-    if (len > (size_t)G_MAXUINT - f->part->len) /* GByteArray's limit */
-        return mr_error(f->ctx, MR_EINVAL, "%s: this rank's part is over "
-                        "4 GiB; use more ranks", f->path);
-    g_byte_array_append(f->part, data, (guint)len);
-    if (f->part->len > f->ctx->ooc.out_limit)
+    /* A mapping of its own once big (mr_kvbuf.c): grown without a copy,
+     * given back at the end. */
+    mr__kvbuf_reserve(&f->part, len);
+    if (len)
+        memcpy(f->part.data + f->part.len, data, len);
+    f->part.len += len;
+    if (f->part.len > f->ctx->ooc.out_limit)
         return part_spill(f);
     return MR_OK;
 }
@@ -238,7 +241,7 @@ int mr_pfile_commit(mr_pfile *f)
     /* Any error on this rank (a part not written, the job's own) means
      * the output would be incomplete. */
     int rc = agree(ctx, ctx->status, f->path);
-    uint64_t len = f->flen + f->part->len, off = 0, total = 0;
+    uint64_t len = f->flen + f->part.len, off = 0, total = 0;
     MR_MPI(MPI_Exscan(&len, &off, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (ctx->rank == 0)
         off = 0; /* Exscan leaves rank 0's undefined */
@@ -321,7 +324,7 @@ int mr_pfile_commit(mr_pfile *f)
             mr__out_discard(file);
     }
     rc = agree(ctx, rc, f->path);
-    g_byte_array_free(f->part, TRUE);
+    mr__kvbuf_fini(&f->part);
     if (f->fd >= 0)
         close(f->fd);
     g_free(f->path);
