@@ -141,7 +141,8 @@ struct mr_ctx {
     /* clocks and counters */
     double t0;
     double phase_time[MR_PH_COUNT];
-    uint64_t phase_peak[MR_PH_COUNT]; /* resident bytes, with --stats */
+    uint64_t phase_peak[MR_PH_COUNT]; /* peak resident bytes by the
+                                         phase's end, with --stats */
     uint64_t bytes_in, total_bytes;
     uint64_t pairs_emitted, pairs_out, shuffle_sent, shuffle_recv;
     int shuffle_rounds;

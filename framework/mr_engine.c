@@ -118,11 +118,8 @@ static int leave(mr_ctx *ctx, int rc, char **error)
     double t = mr__now(ctx);
     ctx->phase_time[ctx->phase] += t - phase_start;
     const mr_config *cfg = ctx->cfg;
-    if (cfg->stats || cfg->stats_json || cfg->trace) {
-        uint64_t peak = mr__mem_peak_reset();
-        if (peak > ctx->phase_peak[ctx->phase])
-            ctx->phase_peak[ctx->phase] = peak;
-    }
+    if (cfg->stats || cfg->stats_json || cfg->trace)
+        ctx->phase_peak[ctx->phase] = mr__mem_peak();
     mr__span_add(ctx, MR_SPAN_PHASE, phase_start, t, 0);
     ctx->sink = (mr_sink){.mode = MR_EMIT_NONE, .stamp = -1};
     return agree(ctx, rc, error);

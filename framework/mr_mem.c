@@ -15,7 +15,6 @@
 
 #include "mr_mem.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -63,7 +62,7 @@ int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what)
                     mib(recv), mib(out));
 }
 
-uint64_t mr__mem_peak_reset(void)
+uint64_t mr__mem_peak(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[128];
@@ -73,11 +72,5 @@ uint64_t mr__mem_peak_reset(void)
             break;
     if (f)
         fclose(f);
-    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t w = write(fd, "5", 1); /* 5: reset the peak */
-        (void)w;
-        close(fd);
-    }
     return (uint64_t)kb * 1024;
 }

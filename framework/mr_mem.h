@@ -12,9 +12,9 @@
  * about to be allocated for `what` stays under the limit; else an
  * mr_error saying how much was needed. */
 int mr__mem_check(mr_ctx *ctx, uint64_t extra, const char *what);
-/* The rank's peak resident bytes since the last call (VmHWM), and resets
- * the peak to the current size (/proc/self/clear_refs), so that each
- * phase's peak is its own. 0 where /proc says nothing. */
-uint64_t mr__mem_peak_reset(void);
+/* The rank's peak resident bytes so far (VmHWM); 0 where /proc says
+ * nothing. Never reset (/proc/self/clear_refs would make /usr/bin/time's
+ * and the batch system's figure of the whole run only the last part's). */
+uint64_t mr__mem_peak(void);
 
 #endif /* MR_MEM_H */

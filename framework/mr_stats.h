@@ -17,7 +17,7 @@ int mr__stats_report(mr_ctx *ctx);
 typedef struct mr_rank_stats {
     char host[64];
     double phase[MR_PH_COUNT];
-    uint64_t peak[MR_PH_COUNT]; /* resident bytes at the phase's peak */
+    uint64_t peak[MR_PH_COUNT]; /* peak resident bytes by the phase's end */
     double busy;
     uint64_t ntasks, nspans, bytes_in, pairs, pairs_out, shuffle_sent,
         shuffle_recv, rounds;

@@ -17,11 +17,15 @@ assert sorted(t["id"] for t in s["task_stats"]) == list(range(24))
 assert {p["name"] for p in s["phases"]} >= {"map", "shuffle", "reduce", "output"}
 assert s["imbalance"] >= 1.0 and s["pairs_emitted"] == 24 * 3000
 assert all(r["busy"] >= 0 and r["tasks"] >= 0 for r in s["rank_stats"])
-# Each phase's resident peak, per rank and the largest: a live process
-# holds a few MiB at least, and the largest is some rank's.
+# The peak resident size by each phase's end, per rank and the largest: a
+# live process holds a few MiB at least, a peak never falls, and the
+# largest is some rank's.
+names = [p["name"] for p in s["phases"]]
 for r in s["rank_stats"]:
-    assert set(r["peak_rss"]) == {p["name"] for p in s["phases"]}
-    assert all(v > (1 << 20) for v in r["peak_rss"].values()), r["peak_rss"]
+    assert set(r["peak_rss"]) == set(names)
+    peaks = [r["peak_rss"][n] for n in names]
+    assert all(v > (1 << 20) for v in peaks), r["peak_rss"]
+    assert peaks == sorted(peaks), r["peak_rss"]
 for p in s["phases"]:
     assert p["peak_rss_max"] == max(r["peak_rss"][p["name"]] for r in s["rank_stats"])
 PY
