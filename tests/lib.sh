@@ -121,3 +121,22 @@ mr_done() {
     echo "$mr_passed passed, $mr_failed failed"
     [ "$mr_failed" = 0 ]
 }
+
+# ranks_apart DIR: makes DIR and "$T/apart", a wrapper for the rank's
+# command that, on every rank but 0, mounts a private tmpfs over DIR (a
+# mount namespace of the rank's own) first: those ranks do not see what
+# rank 0 writes there, as on hosts that share no file system. Use it as
+# "$MR_MPIRUN" NP "$T/apart" "$MR_RUN" ... Fails where that cannot be done
+# (not root, no mount namespaces).
+ranks_apart() {
+    [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null || return 1
+    mkdir -p "$1"
+    cat >"$T/apart" <<WRAP
+#!/bin/sh
+if [ "\${OMPI_COMM_WORLD_RANK:-0}" != 0 ]; then
+    exec unshare -m sh -c 'mount -t tmpfs none "$1" && exec "\$@"' sh "\$@"
+fi
+exec "\$@"
+WRAP
+    chmod +x "$T/apart"
+}

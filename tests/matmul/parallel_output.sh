@@ -56,16 +56,7 @@ check "  ... the same stdout as one rank" cmp -s "$T/out" "$T/v1.out"
 
 # Ranks on another file system: a private tmpfs over the output folder
 # for every rank but 0 (root only: mount namespaces).
-if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
-    mkdir "$T/outdir"
-    cat >"$T/apart" <<WRAP
-#!/bin/sh
-if [ "\${OMPI_COMM_WORLD_RANK:-0}" != 0 ]; then
-    exec unshare -m sh -c 'mount -t tmpfs none "$T/outdir" && exec "\$@"' sh "\$@"
-fi
-exec "\$@"
-WRAP
-    chmod +x "$T/apart"
+if ranks_apart "$T/outdir"; then
     rc=0
     timeout -k 5 120 "$MR_MPIRUN" 3 "$T/apart" "$MR_RUN" matmul "${SHAPE[@]}" \
         --out "$T/outdir/c.npy" >"$T/out" 2>"$T/err" || rc=$?

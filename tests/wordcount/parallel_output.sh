@@ -13,16 +13,13 @@ want() { # want FILE: the reference table and stdout of one rank
 }
 want
 check "one rank wrote a table" test -s "$T/ref.tsv"
-for np in 2 3 4; do
-    for sched in block dynamic; do
-        for mode in auto parallel rank0; do
-            run $np wordcount --quiet --tokens whitespace --top 40 \
-                --schedule $sched --output-mode $mode --out "$T/t.tsv" "$T/in"
-            check "np $np $sched $mode: exit 0 ($rc), the same table and top lines" \
-                test "$rc" = 0 -a "$(md5sum <"$T/t.tsv")" = "$(md5sum <"$T/ref.tsv")" \
-                -a "$(md5sum <"$T/out")" = "$(md5sum <"$T/ref.out")"
-        done
-    done
+for c in $(combos "2 3 4" "block dynamic" "auto parallel rank0"); do
+    IFS=: read -r np sched mode <<<"$c"
+    run $np wordcount --quiet --tokens whitespace --top 40 \
+        --schedule $sched --output-mode $mode --out "$T/t.tsv" "$T/in"
+    check "np $np $sched $mode: exit 0 ($rc), the same table and top lines" \
+        test "$rc" = 0 -a "$(md5sum <"$T/t.tsv")" = "$(md5sum <"$T/ref.tsv")" \
+        -a "$(md5sum <"$T/out")" = "$(md5sum <"$T/ref.out")"
 done
 # --top larger than a rank's share: the top lines come from several ranks.
 timeout 120 "$MR_RUN" wordcount --quiet --tokens whitespace --top 100000 "$T/in" >"$T/big.ref" 2>/dev/null
@@ -32,16 +29,7 @@ check "--top over every rank's share: the same lines ($(wc -l <"$T/out"))" \
 
 # Ranks on another file system: a private tmpfs over the output folder
 # for every rank but 0 (root only: mount namespaces).
-if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
-    mkdir "$T/outdir"
-    cat >"$T/apart" <<WRAP
-#!/bin/sh
-if [ "\${OMPI_COMM_WORLD_RANK:-0}" != 0 ]; then
-    exec unshare -m sh -c 'mount -t tmpfs none "$T/outdir" && exec "\$@"' sh "\$@"
-fi
-exec "\$@"
-WRAP
-    chmod +x "$T/apart"
+if ranks_apart "$T/outdir"; then
     rc=0
     timeout -k 5 120 "$MR_MPIRUN" 3 "$T/apart" "$MR_RUN" wordcount --quiet \
         --tokens whitespace --top 40 --out "$T/outdir/t.tsv" "$T/in" \
