@@ -8,7 +8,7 @@ jobs=$MR_BUILD_DIR/lib/mr/jobs
 RANDOM=2026
 
 # same_across NAME CMD...: runs CMD (mr-run arguments; OUT names the
-# output file) at 1, 2, 3, 5 ranks; compares stdout + $T/o/out.
+# output file) at each rank count in $nps; compares stdout + $T/o/out.
 same_across() {
     local name=$1; shift
     local np first=""
@@ -35,7 +35,7 @@ mkdir -p "$T/o" "$T/in"
 # The sanitizer pass looks for memory errors: one seed's inputs suffice.
 seeds="1 2 3" nps="1 2 3 5"
 # The sanitizer pass looks for memory errors, not for more cases.
-[ -n "${MR_TEST_SANITIZED:-}" ] && seeds=1 nps="1 3 5"
+[ -n "${MR_TEST_SANITIZED:-}" ] && seeds=1 nps="1 3"
 for seed in $seeds; do
     # Text: a generated corpus in a random number of files, plus a file of
     # random bytes (binary input is counted too).
@@ -50,17 +50,20 @@ for seed in $seeds; do
     [ -e "$jobs/stream.so" ] && same_across "stream seed $seed" stream \
         --mapper "awk -f $MR_SOURCE_DIR/tests/stream/wc_map.awk" \
         --reducer "awk -f $MR_SOURCE_DIR/tests/stream/wc_reduce.awk" --out "$T/o/out" "$T/in/text"
+    # A block at most the larger side of C (matmul refuses a bigger one).
+    m=$((1 + RANDOM % 90)) k=$((1 + RANDOM % 70)) n=$((1 + RANDOM % 90))
+    block=$((8 + RANDOM % 24)) big=$((m > n ? m : n))
+    [ "$block" -gt "$big" ] && block=$big
     [ -e "$jobs/matmul.so" ] && same_across "matmul seed $seed" matmul \
-        --m $((1 + RANDOM % 90)) --k $((1 + RANDOM % 70)) --n $((1 + RANDOM % 90)) \
-        --block $((8 + RANDOM % 24)) --seed $seed --out "$T/o/out"
+        --m $m --k $k --n $n --block $block --seed $seed --out "$T/o/out"
     [ -e "$jobs/mandelbrot.so" ] && same_across "mandelbrot seed $seed" mandelbrot \
         --width $((16 + RANDOM % 200)) --height $((8 + RANDOM % 120)) \
         --max-iter $((1 + RANDOM % 300)) --tile $((1 + RANDOM % 9)) \
         --region "-$((1 + RANDOM % 2)).$((RANDOM % 10)),0.$((RANDOM % 10)),-1.$((RANDOM % 10)),1.0" \
         --out '' --counts "$T/o/out"
     for j in skew skewfold skewcomb; do
-        same_across "$j seed $seed" $j --keys $((1 + RANDOM % 5000)) --tasks $((RANDOM % 50)) \
-            --pairs $((RANDOM % 800)) --seed $seed --shuffle-round $((64 + RANDOM * 4))
+        same_across "$j seed $seed" $j --keys $((1 + RANDOM % 5000)) --tasks $((1 + RANDOM % 50)) \
+            --pairs $((1 + RANDOM % 800)) --seed $seed --shuffle-round $((64 + RANDOM * 4))
     done
 done
 mr_done
