@@ -54,6 +54,12 @@
  * and a dropped entry can never match a lookup. */
 #define DROPPED 0x80000000u
 
+/* Slots are kept at most 3/4 full. */
+static int over_load(size_t keys, size_t slots)
+{
+    return keys * 4 > slots * 3;
+}
+
 static size_t entry_size(const mr_fold *f, size_t klen)
 {
     return (f->vstride + ENTRY_HDR + klen + 7) & ~(size_t)7;
@@ -157,7 +163,7 @@ insert_new(mr_fold *f, mr_bytes key, uint64_t tag, size_t i, const void *value)
     memcpy(e + f->vstride + ENTRY_HDR, key.ptr, key.len);
     f->slots[i] = tag | (f->alen / 8 + 1);
     f->alen += need;
-    if (++f->count * 4 > (f->mask + 1) * 3)
+    if (over_load(++f->count, f->mask + 1))
         grow_slots(f);
     if ((f->limit_bytes &&
          f->alen + (f->mask + 1) * sizeof(uint64_t) > f->limit_bytes) ||
@@ -348,7 +354,7 @@ void mr__fold_compact(mr_fold *f)
     /* The freed tail goes back; later entries fault pages in again. */
     mr_bigmem_release(f->arena, f->acap, f->alen, f->acap);
     size_t slots = 1024;
-    while (n * 4 > slots * 3)
+    while (over_load(n, slots))
         slots *= 2;
     rebuild_slots(f, slots - 1);
 }

@@ -70,8 +70,8 @@ typedef const void *mr_keysort_where(uint64_t ref, void *arg);
  * short runs of equal keys (word count's words of one count and a common
  * prefix) otherwise wait for memory one record at a time. */
 static inline void mr_keysort_pf(mr_keyed *a, mr_keyed *tmp, size_t n,
-                                     mr_keysort_cmp *cmp,
-                                     mr_keysort_where *where, void *arg)
+                                 mr_keysort_cmp *cmp, mr_keysort_where *where,
+                                 void *arg)
 {
     if (n < 2)
         return;

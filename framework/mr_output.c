@@ -87,6 +87,21 @@ static uint64_t order_key(const mr_ctx *ctx, const mr_rec *r)
     return job->order_key ? job->order_key(r->key, r->value) : 0;
 }
 
+/* Appends an index entry for every record of b to idx: its order key and
+ * its offset, with `bit` set in it. Returns how many. */
+static size_t index_run(const mr_ctx *ctx, const mr_kvbuf *b, mr_keyed *idx,
+                        uint64_t bit)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < b->nrec; i++) {
+        mr_rec r;
+        size_t sz = mr__rec_read(b->data + off, &r);
+        idx[i] = (mr_keyed){order_key(ctx, &r), off | bit};
+        off += sz;
+    }
+    return b->nrec;
+}
+
 /* The records of run b in output order: their offsets (ref) with their
  * order keys, or NULL when b is already in order (read it front to back).
  *
@@ -114,14 +129,7 @@ mr_keyed *mr__out_sort(const mr_ctx *ctx, const mr_kvbuf *b)
     if (in_order)
         return NULL;
     mr_keyed *recs = g_new(mr_keyed, b->nrec), *tmp = g_new(mr_keyed, b->nrec);
-    off = 0;
-    for (size_t i = 0; i < b->nrec; i++) {
-        mr_rec r;
-        size_t sz = mr__rec_read(b->data + off, &r);
-        recs[i].key = order_key(ctx, &r);
-        recs[i].ref = off;
-        off += sz;
-    }
+    index_run(ctx, b, recs, 0);
     sort_arg arg = {ctx, b->data};
     mr_keysort_pf(recs, tmp, b->nrec, keyed_cmp, run_at, &arg);
     g_free(tmp);
@@ -464,13 +472,7 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
     mr_kvbuf in;
     mr__kvbuf_init(&in);
     if (P == 1) {
-        size_t off = 0;
-        for (; m < out->nrec; m++) {
-            mr_rec r;
-            size_t sz = mr__rec_read(out->data + off, &r);
-            idx[m] = (mr_keyed){order_key(ctx, &r), off};
-            off += sz;
-        }
+        m = index_run(ctx, out, idx, 0);
     } else {
         const unsigned char **sp = NULL;
         unsigned char *samples = splitters(ctx, out, &sp);
@@ -517,13 +519,7 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
             idx = mr_bigmem_grow(idx, icap, need);
             icap = need;
         }
-        off = 0;
-        for (size_t i = 0; i < in.nrec; i++) {
-            mr_rec r;
-            size_t sz = mr__rec_read(in.data + off, &r);
-            idx[m++] = (mr_keyed){order_key(ctx, &r), off | IN_BIT};
-            off += sz;
-        }
+        m += index_run(ctx, &in, idx + m, IN_BIT);
     }
     part_arg arg = {ctx, out->data, in.data};
     size_t tcap = (m + 1) * sizeof(mr_keyed);

@@ -117,10 +117,7 @@ int mr_pfile_write(mr_pfile *f, const void *data, size_t len)
         return MR_EINVAL;
     /* A mapping of its own once big (mr_kvbuf.c): grown without a copy,
      * given back at the end. */
-    mr__kvbuf_reserve(&f->part, len);
-    if (len)
-        memcpy(f->part.data + f->part.len, data, len);
-    f->part.len += len;
+    mr__kvbuf_append_raw(&f->part, data, len, 0);
     if (f->part.len > f->ctx->ooc.out_limit)
         return part_spill(f);
     return MR_OK;
