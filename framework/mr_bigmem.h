@@ -92,14 +92,16 @@ static inline void *mr_bigmem_grow(void *p, size_t old, size_t n)
 }
 
 /* Bytes [from, to) of p (n bytes) will not be read again: the whole
- * pages among them go back to the system (a mapping; malloc'd memory is
- * left alone), and read as zeros if touched again. Returns the offset the
- * released pages end at (to, rounded down to a page), where the next
- * release of a region consumed front to back starts. */
+ * 2 MiB pages among them go back to the system (a mapping; malloc'd
+ * memory is left alone), and read as zeros if touched again. Returns the
+ * offset the released pages end at (to, rounded down to such a page),
+ * where the next release of a region consumed front to back starts.
+ * Whole huge pages only: releasing part of one splits it into small
+ * pages for good. */
 static inline size_t mr_bigmem_release(void *p, size_t n, size_t from,
                                        size_t to)
 {
-    const uintptr_t page = 4096;
+    const uintptr_t page = MR_BIGMEM_MIN;
     uintptr_t a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
     uintptr_t b = ((uintptr_t)p + to) & ~(page - 1);
     if (n >= MR_BIGMEM_MIN && b > a)

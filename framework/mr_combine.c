@@ -2,9 +2,9 @@
  * made smaller before the shuffle.
  *
  * Fold jobs: the entries of the fold table whose keys belong to other
- * ranks become one run per destination and are dropped from the table,
- * which is then compacted; the rank's own keys stay in it, and reduce
- * folds what arrives into them.
+ * ranks become one run per destination, taken out of the table as it is
+ * compacted in the same pass (mr__fold_take); the rank's own keys stay in
+ * it, and reduce folds what arrives into them.
  * Jobs with combine: the job's combine runs over each destination's pairs,
  * grouped by key. What it emits for the group's key goes back to that
  * destination's run without a second hash, stamped with the task of the
@@ -14,29 +14,35 @@
 #include "mr_group.h"
 #include "mr_phases.h"
 
+typedef struct take_arg {
+    mr_ctx *ctx;
+    mr_mapped *m;
+} take_arg;
+
+/* An entry of another rank's key goes to its run. */
+static int take_other(void *arg, mr_bytes key, const void *acc, int *taken)
+{
+    take_arg *a = arg;
+    uint32_t d;
+    int rc = mr__partition(a->ctx, key, &d);
+    if (rc != MR_OK)
+        return rc;
+    *taken = d != (uint32_t)a->ctx->rank;
+    if (*taken)
+        mr__kvbuf_append(&a->m->runs[d], key,
+                         mr_mem(acc, a->ctx->job.value_size), 0);
+    return MR_OK;
+}
+
+/* What leaves is (P-1)/P of the table: the table is compacted as it is
+ * read, so its memory goes before the shuffle brings the other ranks'
+ * pairs, and the runs made and the table are held about once. */
 static int combine_fold(mr_ctx *ctx, mr_mapped *m)
 {
     if (ctx->nranks == 1)
         return MR_OK;
-    size_t pos = 0;
-    mr_bytes key;
-    void *acc;
-    uint32_t d;
-    int rc = MR_OK;
-    while (mr__fold_next(m->fold, &pos, &key, &acc)) {
-        if ((rc = mr__partition(ctx, key, &d)) != MR_OK)
-            break;
-        if (d == (uint32_t)ctx->rank)
-            continue;
-        mr__kvbuf_append(&m->runs[d], key, mr_mem(acc, ctx->job.value_size),
-                         0);
-        mr__fold_drop(m->fold, key);
-    }
-    /* What left is (P-1)/P of the table: its memory goes now, before the
-     * shuffle brings the other ranks' pairs, not after reduce. */
-    if (rc == MR_OK)
-        mr__fold_compact(m->fold);
-    return rc;
+    take_arg a = {ctx, m};
+    return mr__fold_take(m->fold, take_other, &a);
 }
 
 int mr__combine_runs(mr_ctx *ctx, mr_mapped *m)

@@ -53,6 +53,8 @@
  * to another rank's run). Keys are under MR_MAX_ITEM, so the bit is free,
  * and a dropped entry can never match a lookup. */
 #define DROPPED 0x80000000u
+/* mr__fold_take gives the arena back in steps of at least this. */
+#define TAKE_RELEASE_STEP ((size_t)8 << 20)
 
 /* Slots are kept at most 3/4 full. */
 static int over_load(size_t keys, size_t slots)
@@ -334,27 +336,44 @@ void mr__fold_release(mr_fold *f, size_t pos)
         f->released = mr_bigmem_release(f->arena, f->acap, f->released, pos);
 }
 
-void mr__fold_compact(mr_fold *f)
+int mr__fold_take(mr_fold *f, mr_fold_take_fn *take, void *arg)
 {
     mr__fold_flush(f);
-    size_t to = 0, n = 0;
+    /* Rebuilt at the end: their memory goes first. */
+    mr_bigmem_free(f->slots, (f->mask + 1) * sizeof(uint64_t));
+    f->slots = NULL;
+    size_t to = 0, n = 0, freed = 0;
+    int rc = MR_OK;
     for (size_t off = 0; off < f->alen;) {
         unsigned char *e = f->arena + off;
         uint32_t kl = mr__load32(e + f->vstride);
         size_t sz = entry_size(f, kl & ~DROPPED);
-        if (!(kl & DROPPED)) {
+        int gone = (kl & DROPPED) != 0;
+        if (!gone && take && rc == MR_OK)
+            rc = take(arg, (mr_bytes){e + f->vstride + ENTRY_HDR, kl}, e,
+                      &gone);
+        if (!gone) {
             if (to != off)
                 memmove(f->arena + to, e, sz);
             to += sz;
             n++;
         }
         off += sz;
+        /* Read and moved down: what lies between goes back now, so that
+         * the table and what was taken from it are held about once. */
+        if (off - MAX(to, freed) >= TAKE_RELEASE_STEP)
+            freed = mr_bigmem_release(f->arena, f->acap, MAX(to, freed), off);
     }
     f->alen = to;
-    /* The freed tail goes back; later entries fault pages in again. */
     mr_bigmem_release(f->arena, f->acap, f->alen, f->acap);
     size_t slots = 1024;
     while (over_load(n, slots))
         slots *= 2;
     rebuild_slots(f, slots - 1);
+    return rc;
+}
+
+void mr__fold_compact(mr_fold *f)
+{
+    (void)mr__fold_take(f, NULL, NULL);
 }

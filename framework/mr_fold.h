@@ -54,6 +54,16 @@ size_t mr__fold_bytes(const mr_fold *f);
  * order kept), the memory past them goes back to the system, and the
  * slots are rebuilt, as few as the remaining keys need. */
 void mr__fold_compact(mr_fold *f);
+/* Called by mr__fold_take on each entry in order: sets *taken when the
+ * entry leaves the table (the callee has copied what it needs). */
+typedef int mr_fold_take_fn(void *arg, mr_bytes key, const void *acc,
+                            int *taken);
+/* Compacts the table as mr__fold_compact does, in the same pass taking
+ * out the entries take() claims; the memory between the entries kept and
+ * those not yet read goes back as the pass goes, and the slots are freed
+ * first. After a failure of take (its result is returned) the remaining
+ * entries stay. mr__fold_compact is mr__fold_take with take NULL. */
+int mr__fold_take(mr_fold *f, mr_fold_take_fn *take, void *arg);
 /* After the last add: flushes and frees the slots. The entries can still
  * be read with mr__fold_next, no longer looked up or added to. */
 void mr__fold_seal(mr_fold *f);

@@ -347,6 +347,8 @@ static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
 /* In a combined index, refs with this bit are offsets into the received
  * records, the others into the rank's own run. */
 #define IN_BIT ((uint64_t)1 << 63)
+/* The cut gives the run's memory back in steps of at least this. */
+#define RELEASE_STEP ((size_t)8 << 20)
 
 static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
 {
@@ -461,7 +463,7 @@ static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
  * every rank's run, sorts that once (an index over its own records and
  * the received ones) and calls output_part per pair in order, then
  * output_end (always: it may hold collective commits). */
-static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
+static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
 {
     int P = ctx->nranks, me = ctx->rank, rc = MR_OK;
     /* Mappings of their own (mr_bigmem.h), so that they go back to the
@@ -483,19 +485,33 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
             mr__rec_read(sp[nspl], &spl[nspl]);
             skey[nspl] = order_key(ctx, &spl[nspl]);
         }
+        /* The own records move down to the front of the run as the others
+         * leave it, and what lies between goes back to the system as the
+         * pass goes: the run and the pieces for the others are held about
+         * once, not twice, through the exchange and the sort. */
         mr_kvbuf *runs = g_new0(mr_kvbuf, P);
-        size_t off = 0;
+        size_t off = 0, keep = 0, freed = 0;
         for (size_t i = 0; i < out->nrec; i++) {
             mr_rec r;
             size_t sz = mr__rec_read(out->data + off, &r);
             uint64_t k = order_key(ctx, &r);
             int d = dest_of(ctx, &r, k, spl, skey, nspl);
-            if (d == me)
-                idx[m++] = (mr_keyed){k, off};
-            else
+            if (d == me) {
+                if (keep != off)
+                    memmove(out->data + keep, out->data + off, sz);
+                idx[m++] = (mr_keyed){k, keep};
+                keep += sz;
+            } else {
                 mr__kvbuf_append_raw(&runs[d], out->data + off, sz, 1);
+            }
             off += sz;
+            if (off - MAX(keep, freed) >= RELEASE_STEP)
+                freed = mr_bigmem_release(out->data, out->cap,
+                                          MAX(keep, freed), off);
         }
+        mr_bigmem_release(out->data, out->cap, keep, out->cap);
+        out->len = keep;
+        out->nrec = m;
         g_free(sp);
         g_free(samples);
         g_free(spl);
@@ -552,7 +568,7 @@ static int output_parts(mr_ctx *ctx, const mr_kvbuf *out)
     return rc;
 }
 
-int mr__output_run(mr_ctx *ctx, const mr_kvbuf *out)
+int mr__output_run(mr_ctx *ctx, mr_kvbuf *out)
 {
     if (ctx->job.output_part)
         return output_parts(ctx, out);

@@ -51,7 +51,9 @@ int mr__reduce_run(mr_ctx *ctx, mr_mapped *mapped, mr_received *got,
 
 /* mr_output.c: sorts the rank's output pairs by the job's order, then
  * streams every rank's run to rank 0, which merges them and calls the
- * job's output. */
-int mr__output_run(mr_ctx *ctx, const mr_kvbuf *out);
+ * job's output; or, for jobs with output_part, cuts the run at sampled
+ * splitters (in place: out keeps only this rank's range afterwards) and
+ * gives every rank its range of the global order. */
+int mr__output_run(mr_ctx *ctx, mr_kvbuf *out);
 
 #endif /* MR_PHASES_H */

@@ -155,6 +155,15 @@ static void test_fold_drop(void)
     mr__fold_fini(&f);
 }
 
+/* The number after a key's 3-byte prefix ("big", "tk_"). */
+static uint64_t num3(mr_bytes key)
+{
+    char s[24];
+    memcpy(s, key.ptr, key.len);
+    s[key.len] = '\0';
+    return strtoull(s + 3, NULL, 10);
+}
+
 /* Big enough that the arena passes MR_BIGMEM_MIN and grows by mremap
  * (pages moved, not copied) and the slots are rebuilt from the arena
  * several times: every sum is kept, the slots never pass 3/4 full, and a
@@ -198,10 +207,7 @@ static void test_fold_big(void)
     size_t seen = 0;
     int ok = 1;
     while (mr__fold_next(&f, &pos, &key, &acc)) {
-        char s[24];
-        memcpy(s, key.ptr, key.len);
-        s[key.len] = '\0';
-        uint64_t i = strtoull(s + 3, NULL, 10), a;
+        uint64_t i = num3(key), a;
         memcpy(&a, acc, 8);
         if (a != (i == 7 ? 1000 : i < N ? 2 * i : i))
             ok = 0;
@@ -209,6 +215,71 @@ static void test_fold_big(void)
     }
     CU_ASSERT(ok);
     CU_ASSERT_EQUAL(seen, 2 * N);
+    mr__fold_fini(&f);
+}
+
+/* mr__fold_take over a table big enough that its arena is a mapping given
+ * back as the pass goes: the taken entries reach take() in insertion
+ * order with their sums, the kept ones stay in order with theirs (moved
+ * down over freed pages), and the table is a table again afterwards. */
+typedef struct take_log {
+    size_t n;
+    int ok;
+} take_log;
+
+static int take_thirds(void *arg, mr_bytes key, const void *acc, int *taken)
+{
+    take_log *t = arg;
+    uint64_t i = num3(key), a;
+    memcpy(&a, acc, 8);
+    *taken = i % 3 != 0;
+    if (*taken) {
+        if (a != 2 * i || i / 3 * 2 + i % 3 - 1 != t->n)
+            t->ok = 0; /* a wrong sum, or out of insertion order */
+        t->n++;
+    }
+    return MR_OK;
+}
+
+static void test_fold_take(void)
+{
+    mr_fold f;
+    mr__fold_init(&f, 8, mr_fold_sum_u64);
+    enum { N = 1000000 }; /* 25 MB of entries: several releases */
+    char k[24];
+    for (int round = 0; round < 2; round++)
+        for (uint64_t i = 0; i < N; i++) {
+            int kl = snprintf(k, sizeof k, "tk_%llu", (unsigned long long)i);
+            mr__fold_add(&f, mr_mem(k, (size_t)kl), &i);
+        }
+    CU_ASSERT(f.acap >= MR_BIGMEM_MIN * 4);
+    take_log t = {0, 1};
+    CU_ASSERT_EQUAL(mr__fold_take(&f, take_thirds, &t), MR_OK);
+    CU_ASSERT(t.ok);
+    CU_ASSERT_EQUAL(t.n, N - (N + 2) / 3);
+    CU_ASSERT_EQUAL(f.count, (size_t)(N + 2) / 3);
+    uint64_t one = 1; /* the kept keys are found again; a taken one is new */
+    mr__fold_add(&f, mr_str("tk_3"), &one);
+    mr__fold_add(&f, mr_str("tk_4"), &one);
+    mr__fold_flush(&f);
+    size_t pos = 0, seen = 0;
+    uint64_t prev = 0;
+    int ok = 1;
+    mr_bytes key;
+    void *acc;
+    while (mr__fold_next(&f, &pos, &key, &acc)) {
+        uint64_t i = num3(key), a;
+        memcpy(&a, acc, 8);
+        if (seen + 1 == f.count) { /* the new tk_4, last */
+            ok &= i == 4 && a == 1;
+        } else {
+            ok &= i % 3 == 0 && a == 2 * i + (i == 3) && (seen == 0 || i > prev);
+        }
+        prev = i;
+        seen++;
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL(seen, (size_t)(N + 2) / 3 + 1);
     mr__fold_fini(&f);
 }
 
@@ -235,6 +306,7 @@ static CU_TestInfo tests[] = {
     {"big: mremap growth, slots from the arena, load <= 3/4", test_fold_big},
     {"mr_bigmem_grow keeps the bytes", test_bigmem_grow},
     {"dropped entries: skipped, never matched, not regrown", test_fold_drop},
+    {"take: entries out in order, the rest compacted", test_fold_take},
     {"sums, growth, insertion order", test_fold},
     {"the same with mr_fold_sum_u64, in line", test_fold_sum_u64},
     {"odd value size, keys of every length", test_fold_odd_value_size},

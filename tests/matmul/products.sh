@@ -11,8 +11,11 @@ NPS="1 2 3 4"
 SCHEDS="block cyclic dynamic master"
 
 
-# Generated operands: "m k n block".
-for shape in "1 1 1 1" "7 5 3 2" "33 65 17 8" "33 65 17 33"; do
+# Generated operands: "m k n block". The sanitizer pass looks for memory
+# errors, not shapes: two of them (the plain pass runs all).
+SHAPES=("1 1 1 1" "7 5 3 2" "33 65 17 8" "33 65 17 33")
+[ -n "${MR_TEST_SANITIZED:-}" ] && SHAPES=("7 5 3 2" "33 65 17 8")
+for shape in "${SHAPES[@]}"; do
     set -- $shape
     OUTFILE=$T/c.npy same_output "generated $1x$2*$2x$3 block $4" \
         "$NPS" "$SCHEDS" matmul --m "$1" --k "$2" --n "$3" --block "$4" \
