@@ -4,13 +4,17 @@
 # shuffle is forced into many small rounds.
 . "$MR_SOURCE_DIR/tests/lib.sh"
 
+# The sanitizer pass: fewer rank counts for the small rounds (same_output
+# trims its own list).
+rounds_nps="2 3 8"
+[ -n "${MR_TEST_SANITIZED:-}" ] && rounds_nps="3 8"
 for job in skew skewfold skewcomb; do
     same_output "$job" "1 2 3 4 8" "block cyclic dynamic master" \
         $job --keys 3000 --tasks 37 --pairs 1500
     # the reference (np 1 block) against many small rounds
     run 1 $job --keys 3000 --tasks 37 --pairs 1500 --schedule block
     cp "$T/out" "$T/ref"
-    for np in 2 3 8; do
+    for np in $rounds_nps; do
         run "$np" $job --keys 3000 --tasks 37 --pairs 1500 --shuffle-round 256 --stats
         check "$job: np $np with 256-byte rounds same output" cmp -s "$T/ref" "$T/out"
         rounds=$(sed -n 's/.* in \([0-9]*\) rounds.*/\1/p' "$T/err")
