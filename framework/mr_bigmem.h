@@ -30,6 +30,11 @@
 #include <sys/mman.h>
 
 #define MR_BIGMEM_MIN ((size_t)2 << 20)
+/* What mr_bigmem_release gives back: whole huge pages. */
+#define MR_BIGMEM_PAGE ((size_t)2 << 20)
+/* How far a pass reads between two releases (mr_bigmem_release_behind):
+ * a few huge pages, so that the madvise calls stay rare. */
+#define MR_BIGMEM_STEP ((size_t)8 << 20)
 
 static inline void mr_bigmem_oom(size_t n)
 {
@@ -101,12 +106,24 @@ static inline void *mr_bigmem_grow(void *p, size_t old, size_t n)
 static inline size_t mr_bigmem_release(void *p, size_t n, size_t from,
                                        size_t to)
 {
-    const uintptr_t page = MR_BIGMEM_MIN;
+    const uintptr_t page = MR_BIGMEM_PAGE;
     uintptr_t a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
     uintptr_t b = ((uintptr_t)p + to) & ~(page - 1);
     if (n >= MR_BIGMEM_MIN && b > a)
         (void)madvise((void *)a, b - a, MADV_DONTNEED);
     return b > (uintptr_t)p ? (size_t)(b - (uintptr_t)p) : 0;
+}
+
+/* For a pass that reads p (n bytes) front to back and keeps what it
+ * needs below `keep` (bytes it moved down, or 0): once the bytes between
+ * max(keep, *done) and `read` reach MR_BIGMEM_STEP, they go back. *done
+ * starts at 0 and is where the released pages end. */
+static inline void mr_bigmem_release_behind(void *p, size_t n, size_t keep,
+                                            size_t read, size_t *done)
+{
+    size_t from = keep > *done ? keep : *done;
+    if (read >= from + MR_BIGMEM_STEP)
+        *done = mr_bigmem_release(p, n, from, read);
 }
 
 static inline void mr_bigmem_free(void *p, size_t n)

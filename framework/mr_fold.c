@@ -53,8 +53,6 @@
  * to another rank's run). Keys are under MR_MAX_ITEM, so the bit is free,
  * and a dropped entry can never match a lookup. */
 #define DROPPED 0x80000000u
-/* mr__fold_take gives the arena back in steps of at least this. */
-#define TAKE_RELEASE_STEP ((size_t)8 << 20)
 
 /* Slots are kept at most 3/4 full. */
 static int over_load(size_t keys, size_t slots)
@@ -332,8 +330,10 @@ void mr__fold_seal(mr_fold *f)
 void mr__fold_release(mr_fold *f, size_t pos)
 {
     g_assert(!f->slots);
-    if (pos >= f->released + ((size_t)8 << 20) || pos >= f->alen)
+    if (pos >= f->alen)
         f->released = mr_bigmem_release(f->arena, f->acap, f->released, pos);
+    else
+        mr_bigmem_release_behind(f->arena, f->acap, 0, pos, &f->released);
 }
 
 int mr__fold_take(mr_fold *f, mr_fold_take_fn *take, void *arg)
@@ -361,8 +361,7 @@ int mr__fold_take(mr_fold *f, mr_fold_take_fn *take, void *arg)
         off += sz;
         /* Read and moved down: what lies between goes back now, so that
          * the table and what was taken from it are held about once. */
-        if (off - MAX(to, freed) >= TAKE_RELEASE_STEP)
-            freed = mr_bigmem_release(f->arena, f->acap, MAX(to, freed), off);
+        mr_bigmem_release_behind(f->arena, f->acap, to, off, &freed);
     }
     f->alen = to;
     mr_bigmem_release(f->arena, f->acap, f->alen, f->acap);

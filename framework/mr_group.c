@@ -62,9 +62,7 @@ void mr__group_build(mr_group *g, const mr_kvbuf *runs, int nruns)
         }
         g_assert(off == runs[k].len);
     }
-    mr_keyed *tmp = g_new(mr_keyed, g->n ? g->n : 1);
-    mr_keysort(e, tmp, g->n, tie_cmp, NULL);
-    g_free(tmp);
+    mr_keysort(e, g->n, tie_cmp, NULL);
     for (i = 0; i < g->n; i++)
         g->recs[i] = rec_at(&e[i]);
     g_free(e);

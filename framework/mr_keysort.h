@@ -4,12 +4,12 @@
  * count: count descending, then word). A comparison sort pays a call to
  * the job's order, and a decode of both records, some 20 times per record.
  * Here each record carries a 64-bit key that summarises the order (the
- * job's order_key, or the first 8 key bytes), the keys are sorted by LSD
+ * job's order_key, or the first 8 key bytes), the keys are sorted by
  * radix, and only records whose keys are equal are compared in full.
  *
- * One pass over the keys counts all eight byte positions; positions where
- * every key has the same byte (the high bytes of small counts) cost no
- * pass at all (docs/performance.md, "The output phase").
+ * Big arrays go into 4096 buckets in place first (mr_keysort_pf), then
+ * each bucket is sorted by LSD radix; bits every key shares cost no pass
+ * at all (docs/performance.md, "The output phase").
  *
  * Header-only so that the one-process word-count baseline
  * (tools/bench/wordcount) sorts exactly as the engine does.
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "mr/mr_job.h"
+#include "mr_bigmem.h"
 
 typedef struct mr_keyed {
     uint64_t key; /* sorts ascending, unsigned */
@@ -59,32 +60,37 @@ static inline void mr_keysort_merge(mr_keyed *a, mr_keyed *tmp, size_t n,
 /* Where the record a ref stands for is, for a prefetch of it. */
 typedef const void *mr_keysort_where(uint64_t ref, void *arg);
 
-/* How many entries ahead the records of equal keys are prefetched. */
+/* How many entries ahead the comparison pass prefetches records. */
 #define MR_KEYSORT_AHEAD 32
+/* From this many entries on, the first pass is in place (below). */
+#define MR_KEYSORT_MSD_MIN ((size_t)1 << 16)
+#define MR_KEYSORT_DIGIT 12 /* bits of that pass: 4096 buckets */
 
-/* Sorts a[0..n) by key, and records with equal keys by cmp. tmp holds n
- * records of scratch. Stable; cmp should be a total order (break ties by
- * ref) for the result not to depend on the input order. With `where`
- * (else NULL), the records of equal keys are prefetched MR_KEYSORT_AHEAD
- * entries before their comparisons: cmp reads them at random, and many
- * short runs of equal keys (word count's words of one count and a common
- * prefix) otherwise wait for memory one record at a time. */
-static inline void mr_keysort_pf(mr_keyed *a, mr_keyed *tmp, size_t n,
-                                 mr_keysort_cmp *cmp, mr_keysort_where *where,
-                                 void *arg)
+/* Stable LSD radix sort of a[0..n) by the low `bytes` bytes of the key
+ * (the higher bytes are equal), tmp[0..n) as scratch. A byte every key
+ * shares costs no pass. */
+static inline void mr_keysort_lsd(mr_keyed *a, mr_keyed *tmp, size_t n,
+                                  int bytes)
 {
-    if (n < 2)
+    if (n < 32) { /* insertion sort: cheaper than 256 counters a byte */
+        for (size_t i = 1; i < n; i++) {
+            mr_keyed x = a[i];
+            size_t j = i;
+            for (; j > 0 && a[j - 1].key > x.key; j--)
+                a[j] = a[j - 1];
+            a[j] = x;
+        }
         return;
-    size_t(*count)[256] = calloc(8, sizeof *count);
-    if (!count)
-        abort();
+    }
+    size_t count[8][256];
+    memset(count, 0, (size_t)bytes * sizeof count[0]);
     for (size_t i = 0; i < n; i++) {
         uint64_t k = a[i].key;
-        for (int b = 0; b < 8; b++)
+        for (int b = 0; b < bytes; b++)
             count[b][(k >> (8 * b)) & 0xff]++;
     }
     mr_keyed *src = a, *dst = tmp;
-    for (int b = 0; b < 8; b++) {
+    for (int b = 0; b < bytes; b++) {
         if (count[b][(a[0].key >> (8 * b)) & 0xff] == n)
             continue; /* every key has this byte */
         size_t pos[256], sum = 0;
@@ -98,9 +104,89 @@ static inline void mr_keysort_pf(mr_keyed *a, mr_keyed *tmp, size_t n,
         src = dst;
         dst = t;
     }
-    free(count);
     if (src != a)
         memcpy(a, src, n * sizeof *a);
+}
+
+/* Puts a[0..n) in buckets by digit (key >> shift) & 4095, in place
+ * (American flag sort: each entry is moved straight to its bucket).
+ * Sets start[0..4096] to the buckets' bounds; returns the largest. */
+static inline size_t mr_keysort_buckets(mr_keyed *a, size_t n, int shift,
+                                        size_t *start)
+{
+    enum { NB = 1 << MR_KEYSORT_DIGIT };
+    size_t *next = (size_t *)calloc(NB, sizeof *next), big = 0;
+    if (!next)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        next[(a[i].key >> shift) & (NB - 1)]++;
+    size_t sum = 0;
+    for (size_t v = 0; v < NB; v++) {
+        big = next[v] > big ? next[v] : big;
+        start[v] = sum;
+        sum += next[v];
+        next[v] = start[v];
+    }
+    start[NB] = n;
+    for (size_t v = 0; v < NB; v++) {
+        while (next[v] < start[v + 1]) {
+            mr_keyed x = a[next[v]];
+            size_t d = (x.key >> shift) & (NB - 1);
+            while (d != v) { /* x to its bucket, and on with what was there */
+                mr_keyed y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (x.key >> shift) & (NB - 1);
+            }
+            a[next[v]++] = x;
+        }
+    }
+    free(next);
+    return big;
+}
+
+/* Sorts a[0..n) by key, then, among equal keys, by cmp; where (or NULL)
+ * says where an entry's record is, so that those of equal keys are
+ * prefetched before they are compared.
+ *
+ * Keys are sorted by radix. Past MR_KEYSORT_MSD_MIN entries the first
+ * pass takes the 12 highest bits where keys differ, in place, and the
+ * buckets are then sorted on their own by the bits below (LSD): the
+ * scratch is the largest bucket, not a second array of n entries, which
+ * was a fifth of a rank's peak in word count's output phase
+ * (docs/performance.md, "Memory of many keys"). 12 bits, not 16: the
+ * in-place pass's bucket heads then stay in cache. */
+static inline void mr_keysort_pf(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
+                                 mr_keysort_where *where, void *arg)
+{
+    if (n < 2)
+        return;
+    uint64_t all = ~(uint64_t)0, any = 0;
+    for (size_t i = 0; i < n; i++) {
+        all &= a[i].key;
+        any |= a[i].key;
+    }
+    uint64_t differ = all ^ any; /* the bits where some keys differ */
+    int top = differ ? 64 - __builtin_clzll(differ) : 0; /* bits to sort */
+    size_t big = n; /* the scratch a run of equal keys may need */
+    mr_keyed *tmp;
+    if (top > 0 && n >= MR_KEYSORT_MSD_MIN) {
+        int shift = top > MR_KEYSORT_DIGIT ? top - MR_KEYSORT_DIGIT : 0;
+        size_t *start = (size_t *)malloc(((1 << MR_KEYSORT_DIGIT) + 1) *
+                                         sizeof *start);
+        if (!start)
+            abort();
+        big = mr_keysort_buckets(a, n, shift, start);
+        tmp = (mr_keyed *)mr_bigmem_grow(NULL, 0, big * sizeof *tmp);
+        if (shift > 0)
+            for (size_t v = 0; v < ((size_t)1 << MR_KEYSORT_DIGIT); v++)
+                mr_keysort_lsd(a + start[v], tmp, start[v + 1] - start[v],
+                               (shift + 7) / 8);
+        free(start);
+    } else {
+        tmp = (mr_keyed *)mr_bigmem_grow(NULL, 0, n * sizeof *tmp);
+        mr_keysort_lsd(a, tmp, n, (top + 7) / 8);
+    }
     size_t pf = 0; /* the next entry to look at for a prefetch */
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
@@ -116,12 +202,13 @@ static inline void mr_keysort_pf(mr_keyed *a, mr_keyed *tmp, size_t n,
         mr_keysort_merge(a + i, tmp, j - i, cmp, arg);
         i = j;
     }
+    mr_bigmem_free(tmp, big * sizeof *tmp);
 }
 
-static inline void mr_keysort(mr_keyed *a, mr_keyed *tmp, size_t n,
-                              mr_keysort_cmp *cmp, void *arg)
+static inline void mr_keysort(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
+                              void *arg)
 {
-    mr_keysort_pf(a, tmp, n, cmp, NULL, arg);
+    mr_keysort_pf(a, n, cmp, NULL, arg);
 }
 
 #endif /* MR_KEYSORT_H */

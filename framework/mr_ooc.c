@@ -347,9 +347,9 @@ int mr__ooc_spill_fold(mr_ctx *ctx)
     }
     n = i;
     fold_sort fs = {f->vstride};
-    mr_keyed *tmp = mr_bigmem_zalloc(esz);
-    mr_keysort(e, tmp, n, entry_cmp, &fs);
+    mr_keysort(e, n, entry_cmp, &fs);
     /* Stable by destination: each section in key order. */
+    mr_keyed *tmp = mr_bigmem_zalloc(esz);
     size_t *at = g_new0(size_t, (size_t)P + 1);
     for (i = 0; i < n && rc == MR_OK; i++) {
         rc = mr__partition(ctx, entry_key(&fs, e[i].ref), &dest[i]);

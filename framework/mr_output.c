@@ -128,11 +128,10 @@ mr_keyed *mr__out_sort(const mr_ctx *ctx, const mr_kvbuf *b)
     }
     if (in_order)
         return NULL;
-    mr_keyed *recs = g_new(mr_keyed, b->nrec), *tmp = g_new(mr_keyed, b->nrec);
+    mr_keyed *recs = g_new(mr_keyed, b->nrec);
     index_run(ctx, b, recs, 0);
     sort_arg arg = {ctx, b->data};
-    mr_keysort_pf(recs, tmp, b->nrec, keyed_cmp, run_at, &arg);
-    g_free(tmp);
+    mr_keysort_pf(recs, b->nrec, keyed_cmp, run_at, &arg);
     return recs;
 }
 
@@ -347,8 +346,6 @@ static void send_run(mr_ctx *ctx, const mr_kvbuf *b, const mr_keyed *order)
 /* In a combined index, refs with this bit are offsets into the received
  * records, the others into the rank's own run. */
 #define IN_BIT ((uint64_t)1 << 63)
-/* The cut gives the run's memory back in steps of at least this. */
-#define RELEASE_STEP ((size_t)8 << 20)
 
 static int rec_ptr_cmp(gconstpointer a, gconstpointer b, gpointer arg)
 {
@@ -505,9 +502,7 @@ static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
                 mr__kvbuf_append_raw(&runs[d], out->data + off, sz, 1);
             }
             off += sz;
-            if (off - MAX(keep, freed) >= RELEASE_STEP)
-                freed = mr_bigmem_release(out->data, out->cap,
-                                          MAX(keep, freed), off);
+            mr_bigmem_release_behind(out->data, out->cap, keep, off, &freed);
         }
         mr_bigmem_release(out->data, out->cap, keep, out->cap);
         out->len = keep;
@@ -538,15 +533,16 @@ static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
         m += index_run(ctx, &in, idx + m, IN_BIT);
     }
     part_arg arg = {ctx, out->data, in.data};
-    size_t tcap = (m + 1) * sizeof(mr_keyed);
-    mr_keyed *tmp = mr_bigmem_grow(NULL, 0, tcap);
-    mr_keysort_pf(idx, tmp, m, part_cmp, part_at, &arg);
-    mr_bigmem_free(tmp, tcap);
+    mr_keysort_pf(idx, m, part_cmp, part_at, &arg);
     uint64_t n = m, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (me == 0)
         base = 0; /* Exscan leaves rank 0's undefined */
+    /* The index goes back as it is read: the output the job makes of the
+     * records grows as it shrinks. */
+    size_t idone = 0;
     for (size_t i = 0; rc == MR_OK && i < m; i++) {
+        mr_bigmem_release_behind(idx, icap, 0, i * sizeof *idx, &idone);
         /* OPTIMIZATION: the index visits the records at random. */
         if (i + PREFETCH_AHEAD < m)
             __builtin_prefetch(part_rec(&arg, idx[i + PREFETCH_AHEAD].ref));

@@ -13,6 +13,8 @@
  * would give pairs that differ at all.
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
+#include "mr_bigmem.h"
 #include "mr_group.h"
 #include "mr_mem.h"
 #include "mr_phases.h"
@@ -23,11 +25,14 @@ static int reduce_fold(mr_ctx *ctx, mr_fold *fold, mr_received *got,
     /* The own keys never left the table (combine), so the own run is
      * empty: only what the other ranks sent is folded. */
     g_assert(got->own.len == 0);
-    size_t off = 0;
+    /* What was folded goes back as the table grows: the received run
+     * and the table are not both held whole. */
+    size_t off = 0, freed = 0;
     while (off < got->in.len) {
         mr_rec r;
         off += mr__rec_read(got->in.data + off, &r);
         mr__fold_add(fold, r.key, r.value.ptr);
+        mr_bigmem_release_behind(got->in.data, got->in.cap, 0, off, &freed);
     }
     mr__kvbuf_fini(&got->in);
     /* The table is read once more, front to back: its slots go now, and

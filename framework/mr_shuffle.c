@@ -7,7 +7,7 @@
  * the received `in` once, at its exact size, with one region per source rank.
  * Then the bytes move in rounds of one MPI_Alltoallw each: in a round
  * every rank sends every destination the next min(limit, left) bytes of
- * its run, limit = shuffle_round / P. No message reaches 2 GiB (MPI
+ * its run, limit <= shuffle_round / P. No message reaches 2 GiB (MPI
  * counts are int) whatever the data, and the round size is an option, so
  * tests force thousands of rounds with little data.
  *
@@ -32,15 +32,22 @@
  * meant copying the own run. The reduce phase reads both runs
  * (mr__group_build takes several), so nothing is copied but by MPI.
  *
- * Memory: a run is freed as soon as it is sent in full, so a rank holds
- * about one copy of its data (parts shrinking, recv growing), and no
- * staging buffer.
+ * Memory: what a round sent goes back after it, and a run is freed once
+ * sent in full, so a rank holds about one copy of its data (runs
+ * shrinking, `in` growing) and no staging buffer. Hence a round is also
+ * at most MEM_ROUND bytes a rank: with one round, the runs and `in` were
+ * both whole at its end (a quarter of word count's peak on big.txt).
  */
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap, for mr_bigmem.h */
+#include "mr_bigmem.h"
 #include "mr_mem.h"
 #include "mr_mpierr.h"
 #include "mr_phases.h"
 #include "mr_stats.h"
+
+/* What a rank sends in a round, at most, when the limit allows less. */
+#define MEM_ROUND ((uint64_t)32 << 20)
 
 /* The rank's own run becomes got->own, without MPI and without a copy. */
 static void keep_own(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
@@ -83,6 +90,7 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
     g_assert(limit < (size_t)INT_MAX);
     int64_t *smeta = g_new0(int64_t, 2 * P), *rmeta = g_new0(int64_t, 2 * P);
     size_t *sdone = g_new0(size_t, P), *rdone = g_new0(size_t, P);
+    size_t *freed = g_new0(size_t, P);
     size_t *region = g_new0(size_t, P);
     int *scount = g_new0(int, P), *rcount = g_new0(int, P);
     int *displ = g_new0(int, P); /* all 0: addresses are in the types */
@@ -91,16 +99,25 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
 
     /* Totals first: got->in is allocated once, at its exact size,
      * with one region per source rank. */
-    long rounds = 0;
+    uint64_t most[2] = {0, 0}; /* the longest run to a peer; all sent */
     for (int d = 0; d < P; d++) {
         if (d == me)
             continue;
         smeta[2 * d] = (int64_t)runs[d].len;
         smeta[2 * d + 1] = (int64_t)runs[d].nrec;
-        rounds = MAX(rounds, (long)((runs[d].len + limit - 1) / limit));
+        most[0] = MAX(most[0], (uint64_t)runs[d].len);
+        most[1] += runs[d].len;
     }
     MR_MPI(MPI_Alltoall(smeta, 2, MPI_INT64_T, rmeta, 2, MPI_INT64_T, ctx->comm));
-    MR_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, ctx->comm));
+    MR_MPI(MPI_Allreduce(MPI_IN_PLACE, most, 2, MPI_UINT64_T, MPI_MAX,
+                         ctx->comm));
+    /* Enough rounds that no piece passes the limit, and that no rank
+     * sends more than MEM_ROUND in one; the pieces are even, so that no
+     * round is a nearly empty one that still waits for every rank. */
+    uint64_t rounds = MAX((most[0] + limit - 1) / limit,
+                          (most[1] + MEM_ROUND - 1) / MEM_ROUND);
+    if (rounds)
+        limit = (size_t)((most[0] + rounds - 1) / rounds);
     size_t incoming = 0, nrec = 0;
     for (int s = 0; s < P; s++) {
         region[s] = incoming;
@@ -118,7 +135,7 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
     for (int q = 0; q < me; q++)
         got->in_lower_nrec += (size_t)rmeta[2 * q + 1];
 
-    for (long r = 0; r < rounds; r++) {
+    for (uint64_t r = 0; r < rounds; r++) {
         double t0 = mr__now(ctx);
         size_t sent = 0;
         for (int p = 0; p < P; p++) {
@@ -141,6 +158,9 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
             if (p != me && runs[p].data &&
                 sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
                 mr__kvbuf_fini(&runs[p]);
+            else if (p != me && runs[p].data) /* what was sent goes now */
+                mr_bigmem_release_behind(runs[p].data, runs[p].cap, 0,
+                                         sdone[p], &freed[p]);
         }
         ctx->shuffle_sent += sent;
         ctx->shuffle_rounds++;
@@ -151,6 +171,7 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
     g_free(smeta);
     g_free(rmeta);
     g_free(sdone);
+    g_free(freed);
     g_free(rdone);
     g_free(region);
     g_free(scount);

@@ -29,46 +29,83 @@ static int by_value_q(const void *a, const void *b)
     return by_value(a, b, NULL);
 }
 
-static void check(size_t n, uint64_t range, int shift, unsigned seed)
+/* Keys are base | value >> shift: a constant base puts every key in one
+ * range of the in-place first pass's buckets. */
+static void check_base(size_t n, uint64_t range, int shift, unsigned seed,
+                       uint64_t base)
 {
     uint64_t *v = malloc((n + 1) * sizeof *v);
-    mr_keyed *a = malloc((n + 1) * sizeof *a), *t = malloc((n + 1) * sizeof *t);
+    mr_keyed *a = malloc((n + 1) * sizeof *a);
     mr_keyed *want = malloc((n + 1) * sizeof *want);
     srand(seed);
     for (size_t i = 0; i < n; i++) {
         uint64_t x = (uint64_t)rand() << 33 ^ (uint64_t)rand() << 11 ^
                      (uint64_t)rand();
         v[i] = range ? x % range : x;
-        a[i].key = shift >= 64 ? 0 : v[i] >> shift;
+        a[i].key = base | (shift >= 64 ? 0 : v[i] >> shift);
         a[i].ref = i;
     }
     vals = v;
     memcpy(want, a, n * sizeof *a);
     qsort(want, n, sizeof *want, by_value_q);
-    mr_keysort(a, t, n, by_value, NULL);
+    mr_keysort(a, n, by_value, NULL);
     int same = 1;
     for (size_t i = 0; i < n; i++)
         same &= a[i].ref == want[i].ref && a[i].key == want[i].key;
     if (!same)
-        fprintf(stderr, "keysort differs: n %zu range %llu shift %d\n", n,
-                (unsigned long long)range, shift);
+        fprintf(stderr, "keysort differs: n %zu range %llu shift %d base "
+                "%llx\n", n, (unsigned long long)range, shift,
+                (unsigned long long)base);
     CU_ASSERT(same);
     free(v);
     free(a);
-    free(t);
     free(want);
+}
+
+static void check(size_t n, uint64_t range, int shift, unsigned seed)
+{
+    check_base(n, range, shift, seed, 0);
 }
 
 static void test_orders(void)
 {
-    size_t sizes[] = {0, 1, 2, 15, 16, 17, 1000, 100000};
+    /* From 65536 on, the first pass is the in-place one. */
+    size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 32, 1000, 65535, 65536,
+                      200000};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         check(sizes[s], 0, 0, 1);    /* distinct keys: radix alone */
         check(sizes[s], 0, 40, 2);   /* coarse keys: long runs */
         check(sizes[s], 50, 0, 3);   /* many equal values: ties by ref */
         check(sizes[s], 1000, 64, 4); /* no key at all: merge sort only */
         check(sizes[s], 1u << 20, 12, 5);
+        check(sizes[s], 1000, 0, 6); /* few bits: the buckets decide */
+        /* word count's shape: high bits shared, then a prefix */
+        check_base(sizes[s], 0, 6, 7, 0xfc00000000000000ULL);
+        check_base(sizes[s], 1u << 30, 0, 8, 0xabcdef0000000000ULL);
     }
+}
+
+/* Most keys in one bucket of the first pass, with 42 bits left to sort
+ * below it (not a whole number of bytes), one key in ten elsewhere. */
+static void test_one_big_bucket(void)
+{
+    enum { N = 100000 };
+    uint64_t *v = malloc(N * sizeof *v);
+    mr_keyed *a = malloc(N * sizeof *a);
+    srand(9);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t x = (uint64_t)rand() << 31 ^ (uint64_t)rand();
+        v[i] = (i % 10 ? 0 : (uint64_t)1 << 57) | (x & (((uint64_t)1 << 42) - 1));
+        a[i] = (mr_keyed){v[i], i};
+    }
+    vals = v;
+    mr_keysort(a, N, by_value, NULL);
+    int sorted = 1;
+    for (size_t i = 1; i < N; i++)
+        sorted &= by_value(&a[i - 1], &a[i], NULL) < 0;
+    CU_ASSERT(sorted);
+    free(v);
+    free(a);
 }
 
 static void test_skips_constant_bytes(void)
@@ -77,14 +114,14 @@ static void test_skips_constant_bytes(void)
      * comparison is never needed. */
     enum { N = 5000 };
     uint64_t v[N];
-    mr_keyed a[N], t[N];
+    mr_keyed a[N];
     for (size_t i = 0; i < N; i++) {
         v[i] = 0xabcdef0000000000ULL | ((i * 7919) % N);
         a[i] = (mr_keyed){v[i], i};
     }
     vals = v;
     calls = 0;
-    mr_keysort(a, t, N, by_value, NULL);
+    mr_keysort(a, N, by_value, NULL);
     CU_ASSERT_EQUAL(calls, 0);
     int sorted = 1;
     for (size_t i = 1; i < N; i++)
@@ -104,6 +141,7 @@ static void test_prefix64(void)
 
 static CU_TestInfo tests[] = {
     {"same order as qsort, with and without ties", test_orders},
+    {"one bucket with most keys", test_one_big_bucket},
     {"bytes every key shares cost nothing", test_skips_constant_bytes},
     {"mr_prefix64 orders as memcmp", test_prefix64},
     CU_TEST_INFO_NULL,

@@ -310,7 +310,6 @@ int main(int argc, char **argv)
     }
 
     mr_keyed *order = xrealloc(NULL, (t.count + 1) * sizeof *order);
-    mr_keyed *tmp = xrealloc(NULL, (t.count + 1) * sizeof *tmp);
     size_t n = 0;
     uint64_t words = 0;
     for (size_t pos = 0; pos < t.alen; n++) {
@@ -323,8 +322,7 @@ int main(int argc, char **argv)
         order[n].ref = pos;
         pos += esize(len);
     }
-    mr_keysort_pf(order, tmp, n, by_count, arena_at, t.arena);
-    free(tmp);
+    mr_keysort_pf(order, n, by_count, arena_at, t.arena);
     for (size_t i = 0; i < n && i < (size_t)top; i++)
         put_line(stdout, t.arena + order[i].ref);
     fflush(stdout);
