@@ -44,7 +44,30 @@ mkfifo "$T/fifo"
 expect_fail 1 "$T/fifo: not a regular file or folder" "FIFO as input" 2 \
     wordcount "$T/fifo"
 if [ "$(id -u)" = 0 ]; then
-    echo "ok - unreadable file and folder: skipped as root (root reads anything; the dangling link and the FIFO above stand in)"
+    # Root reads anything: the unreadable file is read as nobody, when
+    # nobody can reach mr-run (folders of its own for Open MPI's files).
+    mkdir "$T/nb" "$T/nb/shm"
+    cp "$T/ok.txt" "$T/nb/secret.txt"
+    cp "$T/ok.txt" "$T/nb/open.txt"
+    chmod 000 "$T/nb/secret.txt"
+    chmod 755 "$T"
+    chown -R nobody "$T/nb" 2>/dev/null
+    as=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+        env TMPDIR="$T/nb" HOME="$T/nb" OMPI_MCA_btl_vader_backing_directory="$T/nb/shm")
+    if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null &&
+        "${as[@]}" test -x "$MR_RUN" 2>/dev/null; then
+        rc=0
+        timeout -k 5 120 "${as[@]}" "$MR_MPIRUN" 2 "$MR_RUN" wordcount \
+            --out "$T/nb/t.tsv" "$T/nb/open.txt" "$T/nb/secret.txt" \
+            >"$T/out" 2>"$T/err" || rc=$?
+        check "unreadable file, as nobody: exit 1 ($rc), the file and the reason" \
+            test "$rc" = 1 -a -n "$(grep -F "$T/nb/secret.txt: Permission denied" "$T/err")"
+        [ "$rc" = 1 ] || sed 's/^/#   /' "$T/err" | head -10
+        check "unreadable file, as nobody: no table" test ! -e "$T/nb/t.tsv"
+    else
+        echo "ok - unreadable file: skipped as root (no user nobody, or it cannot reach mr-run; the dangling link and the FIFO above stand in)"
+    fi
+    chmod 700 "$T"
 else
     mkdir "$T/locked"
     cp "$T/ok.txt" "$T/secret.txt"
