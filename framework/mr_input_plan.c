@@ -108,11 +108,11 @@ static int has_gz_suffix(const char *path)
 static int add_spool(mr_input_plan *plan, int src, const char *what);
 
 /* A regular file (`name` in folder `dfd`, or AT_FDCWD and its path):
- * checks that it can be read, then records it. The check is faccessat,
- * relative to the open folder, not an open and a close by full path:
- * of 0.77 s to plan the kernel tree's 84 k files, it was 0.45 s. A file
- * that still fails to open (a security module's veto) fails its map task,
- * by name. */
+ * checks that it can be read, then records it. The check is faccessat
+ * relative to the open folder, not an open and a close by full path,
+ * which was half of planning a big tree (docs/performance.md, "The split
+ * phase on the kernel tree"). A file that still fails to open (a security
+ * module's veto) fails its map task, by name. */
 static int add_file(mr_input_plan *plan, const char *path,
                     const struct stat *st, int dfd, const char *name)
 {

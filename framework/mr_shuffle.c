@@ -36,7 +36,7 @@
  * sent in full, so a rank holds about one copy of its data (runs
  * shrinking, `in` growing) and no staging buffer. Hence a round is also
  * at most MEM_ROUND bytes a rank: with one round, the runs and `in` were
- * both whole at its end (a quarter of word count's peak on big.txt).
+ * both whole at its end.
  */
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* mremap, for mr_bigmem.h */
@@ -155,10 +155,11 @@ int mr__shuffle_run(mr_ctx *ctx, mr_kvbuf *runs, mr_received *got)
                 MR_MPI(MPI_Type_free(&stype[p]));
             if (rcount[p])
                 MR_MPI(MPI_Type_free(&rtype[p]));
-            if (p != me && runs[p].data &&
-                sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
+            if (p == me || !runs[p].data)
+                continue;
+            if (sdone[p] == (size_t)smeta[2 * p]) /* sent in full */
                 mr__kvbuf_fini(&runs[p]);
-            else if (p != me && runs[p].data) /* what was sent goes now */
+            else /* what was sent goes now */
                 mr_bigmem_release_behind(runs[p].data, runs[p].cap, 0,
                                          sdone[p], &freed[p]);
         }
