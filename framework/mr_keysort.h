@@ -9,7 +9,9 @@
  *
  * Big arrays go into 4096 buckets in place first (mr_keysort_pf), then
  * each bucket is sorted by LSD radix; bits every key shares cost no pass
- * at all (docs/performance.md, "The output phase").
+ * at all (docs/performance.md, "The output phase"). Records whose keys
+ * are equal may get further 64-bit keys, level by level (mr_keysort_lv:
+ * the job's order_key_at), sorted the same way, before any comparison.
  *
  * Header-only so that the one-process word-count baseline
  * (tools/bench/wordcount) sorts exactly as the engine does.
@@ -108,59 +110,92 @@ static inline void mr_keysort_lsd(mr_keyed *a, mr_keyed *tmp, size_t n,
         memcpy(a, src, n * sizeof *a);
 }
 
-/* Puts a[0..n) in buckets by digit (key >> shift) & 4095, in place
- * (American flag sort: each entry is moved straight to its bucket).
- * Sets start[0..4096] to the buckets' bounds; returns the largest. */
-static inline size_t mr_keysort_buckets(mr_keyed *a, size_t n, int shift,
-                                        size_t *start)
+/* Puts a[0..n) in buckets by digit (key >> shift) & (2^bits - 1), in
+ * place (American flag sort: each entry is moved straight to its bucket).
+ * Sets start[0..2^bits] to the buckets' bounds. */
+static inline void mr_keysort_buckets(mr_keyed *a, size_t n, int shift,
+                                      int bits, size_t *start)
 {
-    enum { NB = 1 << MR_KEYSORT_DIGIT };
-    size_t *next = (size_t *)calloc(NB, sizeof *next), big = 0;
+    size_t nb = (size_t)1 << bits, mask = nb - 1, small[256];
+    size_t *next = bits > 8 ? (size_t *)calloc(nb, sizeof *next) : small;
     if (!next)
         abort();
+    if (next == small)
+        memset(small, 0, sizeof small);
     for (size_t i = 0; i < n; i++)
-        next[(a[i].key >> shift) & (NB - 1)]++;
+        next[(a[i].key >> shift) & mask]++;
     size_t sum = 0;
-    for (size_t v = 0; v < NB; v++) {
-        big = next[v] > big ? next[v] : big;
+    for (size_t v = 0; v < nb; v++) {
         start[v] = sum;
         sum += next[v];
         next[v] = start[v];
     }
-    start[NB] = n;
-    for (size_t v = 0; v < NB; v++) {
+    start[nb] = n;
+    for (size_t v = 0; v < nb; v++) {
         while (next[v] < start[v + 1]) {
             mr_keyed x = a[next[v]];
-            size_t d = (x.key >> shift) & (NB - 1);
+            size_t d = (x.key >> shift) & mask;
             while (d != v) { /* x to its bucket, and on with what was there */
                 mr_keyed y = a[next[d]];
                 a[next[d]++] = x;
                 x = y;
-                d = (x.key >> shift) & (NB - 1);
+                d = (x.key >> shift) & mask;
             }
             a[next[v]++] = x;
         }
     }
-    free(next);
-    return big;
+    if (next != small)
+        free(next);
 }
 
-/* Sorts a[0..n) by key, then, among equal keys, by cmp; where (or NULL)
- * says where an entry's record is, so that those of equal keys are
- * prefetched before they are compared.
- *
- * Keys are sorted by radix. Past MR_KEYSORT_MSD_MIN entries the first
- * pass takes the 12 highest bits where keys differ, in place, and the
- * buckets are then sorted on their own by the bits below (LSD): the
- * scratch is the largest bucket, not a second array of n entries, which
- * was a fifth of a rank's peak in word count's output phase
- * (docs/performance.md, "A rank's peak under 450 MiB on big.txt"). 12
- * bits, not 16: the in-place pass's bucket heads then stay in cache. */
-static inline void mr_keysort_pf(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
-                                 mr_keysort_where *where, void *arg)
+/* The key at `level` (>= 1) of the record ref stands for: the next 64
+ * bits of the order among records equal at every level below. */
+typedef uint64_t mr_keysort_level(uint64_t ref, unsigned level, void *arg);
+
+/* Levels asked at most below the first key; then cmp decides. */
+#define MR_KEYSORT_LEVELS 8
+
+/* Sorts a[0..n), whose keys at the levels below `level` are all equal:
+ * by the keys at `level` and below (while lv gives them), then by cmp.
+ * tmp has room for n entries. The entries' keys are overwritten. */
+static inline void mr_keysort_ties(mr_keyed *a, mr_keyed *tmp, size_t n,
+                                   mr_keysort_cmp *cmp,
+                                   mr_keysort_where *where,
+                                   mr_keysort_level *lv, unsigned level,
+                                   void *arg)
 {
-    if (n < 2)
+    while (lv && level <= MR_KEYSORT_LEVELS) {
+        uint64_t all = ~(uint64_t)0, any = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (where && i + MR_KEYSORT_AHEAD < n)
+                __builtin_prefetch(where(a[i + MR_KEYSORT_AHEAD].ref, arg));
+            a[i].key = lv(a[i].ref, level, arg);
+            all &= a[i].key;
+            any |= a[i].key;
+        }
+        level++;
+        if (all == any)
+            continue; /* this level tells them apart no more: the next */
+        mr_keysort_lsd(a, tmp, n, (64 - __builtin_clzll(all ^ any) + 7) / 8);
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            while (j < n && a[j].key == a[i].key)
+                j++;
+            if (j - i > 1)
+                mr_keysort_ties(a + i, tmp, j - i, cmp, where, lv, level, arg);
+            i = j;
+        }
         return;
+    }
+    mr_keysort_merge(a, tmp, n, cmp, arg);
+}
+
+/* The first pass of a sort of a[0..n) (below): whether it puts entries
+ * in buckets by the bits of the key from *shift up (*bits of them, the
+ * highest where keys differ); else *shift is the bits to sort at all. */
+static inline int mr_keysort_digit(const mr_keyed *a, size_t n, int *shift,
+                                   int *bits)
+{
     uint64_t all = ~(uint64_t)0, any = 0;
     for (size_t i = 0; i < n; i++) {
         all &= a[i].key;
@@ -168,25 +203,35 @@ static inline void mr_keysort_pf(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
     }
     uint64_t differ = all ^ any; /* the bits where some keys differ */
     int top = differ ? 64 - __builtin_clzll(differ) : 0; /* bits to sort */
-    size_t big = n; /* the scratch a run of equal keys may need */
-    mr_keyed *tmp;
-    if (top > 0 && n >= MR_KEYSORT_MSD_MIN) {
-        int shift = top > MR_KEYSORT_DIGIT ? top - MR_KEYSORT_DIGIT : 0;
-        size_t *start = (size_t *)malloc(((1 << MR_KEYSORT_DIGIT) + 1) *
-                                         sizeof *start);
-        if (!start)
-            abort();
-        big = mr_keysort_buckets(a, n, shift, start);
-        tmp = (mr_keyed *)mr_bigmem_grow(NULL, 0, big * sizeof *tmp);
-        if (shift > 0)
-            for (size_t v = 0; v < ((size_t)1 << MR_KEYSORT_DIGIT); v++)
+    if (top == 0 || n < MR_KEYSORT_MSD_MIN) {
+        *shift = top;
+        *bits = 0;
+        return 0;
+    }
+    *shift = top > MR_KEYSORT_DIGIT ? top - MR_KEYSORT_DIGIT : 0;
+    *bits = top - *shift;
+    return 1;
+}
+
+/* Sorts a[0..n), which is in nb buckets in order of the key bits from
+ * `shift` up (bucket v is a[start[v]..start[v + 1]), start[nb] = n): each
+ * bucket by the bits below (LSD), then runs of equal keys by the keys lv
+ * (or NULL) gives at the levels below, then by cmp. */
+static inline void mr_keysort_buckets_sort(mr_keyed *a, const size_t *start,
+                                           size_t nb, int shift,
+                                           mr_keysort_cmp *cmp,
+                                           mr_keysort_where *where,
+                                           mr_keysort_level *lv, void *arg)
+{
+    size_t n = start[nb], big = 0; /* the scratch: a bucket at most */
+    for (size_t v = 0; v < nb; v++)
+        big = start[v + 1] - start[v] > big ? start[v + 1] - start[v] : big;
+    mr_keyed *tmp = (mr_keyed *)mr_bigmem_grow(NULL, 0, big * sizeof *tmp);
+    if (shift > 0)
+        for (size_t v = 0; v < nb; v++)
+            if (start[v + 1] - start[v] > 1)
                 mr_keysort_lsd(a + start[v], tmp, start[v + 1] - start[v],
                                (shift + 7) / 8);
-        free(start);
-    } else {
-        tmp = (mr_keyed *)mr_bigmem_grow(NULL, 0, n * sizeof *tmp);
-        mr_keysort_lsd(a, tmp, n, (top + 7) / 8);
-    }
     size_t pf = 0; /* the next entry to look at for a prefetch */
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
@@ -196,13 +241,54 @@ static inline void mr_keysort_pf(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
             size_t lim = j + MR_KEYSORT_AHEAD < n ? j + MR_KEYSORT_AHEAD : n;
             for (pf = pf > i ? pf : i; pf < lim; pf++)
                 if ((pf + 1 < n && a[pf + 1].key == a[pf].key) ||
-                    (pf > 0 && a[pf - 1].key == a[pf].key))
+                    (pf > i && a[pf - 1].key == a[pf].key))
                     __builtin_prefetch(where(a[pf].ref, arg));
         }
-        mr_keysort_merge(a + i, tmp, j - i, cmp, arg);
+        if (j - i > 1)
+            mr_keysort_ties(a + i, tmp, j - i, cmp, where, lv, 1, arg);
         i = j;
     }
     mr_bigmem_free(tmp, big * sizeof *tmp);
+}
+
+/* Sorts a[0..n) by key, then, among equal keys, by the keys lv (or NULL)
+ * gives at the levels below, then by cmp; where (or NULL) says where an
+ * entry's record is, so that those of equal keys are prefetched before
+ * they are looked at. With lv, the keys of entries that tied at level 0
+ * are left overwritten.
+ *
+ * Keys are sorted by radix. Past MR_KEYSORT_MSD_MIN entries the first
+ * pass takes the 12 highest bits where keys differ, in place, and the
+ * buckets are then sorted on their own by the bits below (LSD): the
+ * scratch is the largest bucket, not a second array of n entries, which
+ * was a fifth of a rank's peak in word count's output phase
+ * (docs/performance.md, "A rank's peak under 450 MiB on big.txt"). 12
+ * bits, not 16: the in-place pass's bucket heads then stay in cache. */
+static inline void mr_keysort_lv(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
+                                 mr_keysort_where *where,
+                                 mr_keysort_level *lv, void *arg)
+{
+    if (n < 2)
+        return;
+    int shift, bits;
+    if (mr_keysort_digit(a, n, &shift, &bits)) {
+        size_t nb = (size_t)1 << bits;
+        size_t *start = (size_t *)malloc((nb + 1) * sizeof *start);
+        if (!start)
+            abort();
+        mr_keysort_buckets(a, n, shift, bits, start);
+        mr_keysort_buckets_sort(a, start, nb, shift, cmp, where, lv, arg);
+        free(start);
+    } else {
+        size_t start[2] = {0, n};
+        mr_keysort_buckets_sort(a, start, 1, shift, cmp, where, lv, arg);
+    }
+}
+
+static inline void mr_keysort_pf(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,
+                                 mr_keysort_where *where, void *arg)
+{
+    mr_keysort_lv(a, n, cmp, where, NULL, arg);
 }
 
 static inline void mr_keysort(mr_keyed *a, size_t n, mr_keysort_cmp *cmp,

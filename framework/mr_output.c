@@ -87,6 +87,31 @@ static uint64_t order_key(const mr_ctx *ctx, const mr_rec *r)
     return job->order_key ? job->order_key(r->key, r->value) : 0;
 }
 
+/* The key of r at `level` >= 1 below order_key: the job's order_key_at,
+ * or, under the default order, the next eight key bytes. */
+static uint64_t order_key_at(const mr_ctx *ctx, const mr_rec *r,
+                             unsigned level)
+{
+    if (!ctx->job.order && !ctx->job.order_ctx) {
+        size_t off = (size_t)level * 8;
+        return off < r->key.len
+                   ? mr_prefix64((const unsigned char *)r->key.ptr + off,
+                                 r->key.len - off)
+                   : 0;
+    }
+    return ctx->job.order_key_at(ctx, r->key, r->value, level);
+}
+
+/* Whether order_key_at has anything to say: the default order, or a job
+ * with both order_key and order_key_at. */
+static int has_levels(const mr_ctx *ctx)
+{
+    const struct mr_job *job = &ctx->job;
+    if (job->order_ctx)
+        return job->order_key_ctx && job->order_key_at;
+    return !job->order || (job->order_key && job->order_key_at);
+}
+
 /* Appends an index entry for every record of b to idx: its order key and
  * its offset, with `bit` set in it. Returns how many. */
 static size_t index_run(const mr_ctx *ctx, const mr_kvbuf *b, mr_keyed *idx,
@@ -426,6 +451,14 @@ static const void *part_at(uint64_t ref, void *arg)
     return part_rec(arg, ref);
 }
 
+static uint64_t part_level(uint64_t ref, unsigned level, void *arg)
+{
+    const part_arg *a = arg;
+    mr_rec r;
+    mr__rec_read(part_rec(a, ref), &r);
+    return order_key_at(a->ctx, &r, level);
+}
+
 /* By the output order, then by ref: a total order. */
 static int part_cmp(const mr_keyed *x, const mr_keyed *y, void *arg)
 {
@@ -455,11 +488,92 @@ static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
     return lo;
 }
 
+/* The records a rank writes, copied into buckets by the first digit of
+ * their sort (mr_keysort_digit), so that the sort and the output visit
+ * each bucket's records at random, not the whole run's.
+ *
+ * *idx (*icap bytes) indexes the own run and then the received records,
+ * each in the order they lie. Both are given back as they are copied, and
+ * the index is traded for a 16-bit digit per record meanwhile: the copy
+ * and its sources are never all resident together with the index. Returns
+ * the copy (*len bytes), with *idx indexing it (*start[0..*nb] the
+ * buckets' bounds there); or NULL, having done nothing, when the index is
+ * too short for buckets. */
+_Static_assert(MR_KEYSORT_DIGIT <= 16, "a bucket's number in 16 bits");
+static unsigned char *scatter(const mr_ctx *ctx, mr_kvbuf *own,
+                              mr_kvbuf *in, mr_keyed **idx, size_t icap,
+                              size_t m, size_t *len, size_t **start,
+                              size_t *nb, int *shift)
+{
+    int bits;
+    if (!mr_keysort_digit(*idx, m, shift, &bits))
+        return NULL;
+    size_t n = (size_t)1 << bits, mask = n - 1;
+    uint16_t *dig = mr_bigmem_grow(NULL, 0, m * sizeof *dig);
+    size_t *count = g_new0(size_t, n + 1), *head = g_new0(size_t, n);
+    for (size_t i = 0; i < m; i++) {
+        dig[i] = (uint16_t)(((*idx)[i].key >> *shift) & mask);
+        count[dig[i]]++;
+    }
+    mr_bigmem_free(*idx, icap);
+    /* The records in place: the own run, then the received ones. */
+    mr_kvbuf *src[2] = {own, in};
+    size_t i = 0;
+    for (int s = 0; s < 2; s++)
+        for (size_t off = 0; off < src[s]->len; i++) {
+            size_t sz = mr__rec_size(src[s]->data + off);
+            head[dig[i]] += sz;
+            off += sz;
+        }
+    size_t sum = 0, rsum = 0;
+    for (size_t v = 0; v < n; v++) {
+        size_t b = head[v], c = count[v];
+        head[v] = sum;
+        sum += b;
+        count[v] = rsum;
+        rsum += c;
+    }
+    count[n] = m;
+    unsigned char *dst = mr_bigmem_grow(NULL, 0, sum ? sum : 1);
+    i = 0;
+    for (int s = 0; s < 2; s++) {
+        size_t done = 0;
+        for (size_t off = 0; off < src[s]->len; i++) {
+            const unsigned char *r = src[s]->data + off;
+            size_t sz = mr__rec_size(r);
+            memcpy(dst + head[dig[i]], r, sz);
+            head[dig[i]] += sz;
+            off += sz;
+            mr_bigmem_release_behind(src[s]->data, src[s]->cap, 0, off,
+                                     &done);
+        }
+    }
+    g_free(head);
+    mr_bigmem_free(dig, m * sizeof *dig);
+    mr_bigmem_release(own->data, own->cap, 0, own->cap);
+    own->len = own->nrec = 0;
+    mr__kvbuf_fini(in);
+    /* The index again, of the copy: bucket by bucket, in order. */
+    *idx = mr_bigmem_grow(NULL, 0, icap);
+    size_t off = 0;
+    for (i = 0; i < m; i++) {
+        mr_rec r;
+        size_t sz = mr__rec_read(dst + off, &r);
+        (*idx)[i] = (mr_keyed){order_key(ctx, &r), off};
+        off += sz;
+    }
+    *len = sum;
+    *start = count;
+    *nb = n;
+    return dst;
+}
+
 /* Every rank writes its share of the global order (sample sort): the run
  * is cut at splitters in one pass in place, each rank gets its range of
- * every rank's run, sorts that once (an index over its own records and
- * the received ones) and calls output_part per pair in order, then
- * output_end (always: it may hold collective commits). */
+ * every rank's run, copies its own records and the received ones into
+ * buckets (scatter), sorts an index of them once, and calls output_part
+ * per pair in order, then output_end (always: it may hold collective
+ * commits). */
 static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
 {
     int P = ctx->nranks, me = ctx->rank, rc = MR_OK;
@@ -532,8 +646,18 @@ static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
         }
         m += index_run(ctx, &in, idx + m, IN_BIT);
     }
-    part_arg arg = {ctx, out->data, in.data};
-    mr_keysort_pf(idx, m, part_cmp, part_at, &arg);
+    size_t slen = 0, *start = NULL, nb = 0;
+    int shift = 0;
+    unsigned char *sorted =
+        scatter(ctx, out, &in, &idx, icap, m, &slen, &start, &nb, &shift);
+    part_arg arg = {ctx, sorted ? sorted : out->data, in.data};
+    mr_keysort_level *lv = has_levels(ctx) ? part_level : NULL;
+    if (sorted)
+        mr_keysort_buckets_sort(idx, start, nb, shift, part_cmp, part_at, lv,
+                                &arg);
+    else
+        mr_keysort_lv(idx, m, part_cmp, part_at, lv, &arg);
+    g_free(start);
     uint64_t n = m, base = 0;
     MR_MPI(MPI_Exscan(&n, &base, 1, MPI_UINT64_T, MPI_SUM, ctx->comm));
     if (me == 0)
@@ -555,6 +679,7 @@ static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
                      mr_strerror(rc));
     }
     mr_bigmem_free(idx, icap);
+    mr_bigmem_free(sorted, slen ? slen : 1);
     mr__kvbuf_fini(&in);
     if (ctx->job.output_end) {
         int erc = ctx->job.output_end(ctx);

@@ -120,7 +120,12 @@ int mr__reduce_run(mr_ctx *ctx, mr_mapped *mapped, mr_received *got,
     }
     if (rc == MR_OK && ctx->job.reduce_end)
         rc = ctx->job.reduce_end(ctx);
-    if (rc == MR_OK) /* the output phase's index of the run, and scratch */
-        rc = mr__mem_check(ctx, out->nrec * 32, "to sort the output");
+    /* The output phase's index of the run and scratch; with parallel
+     * output, a copy of the run in buckets (mr_output.c, scatter). */
+    if (rc == MR_OK)
+        rc = mr__mem_check(ctx, ctx->job.output_part
+                                    ? out->nrec * 18 + out->len
+                                    : out->nrec * 32,
+                           "to sort the output");
     return rc;
 }

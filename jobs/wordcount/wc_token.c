@@ -182,3 +182,21 @@ uint64_t wc_count_key(uint64_t count, const void *word, size_t len)
     uint64_t mdesc = (((uint64_t)1 << mbits) - 1) - m; /* larger m first */
     return head | mdesc << wbits | mr_prefix64(word, len) >> (64 - wbits);
 }
+
+uint64_t wc_count_key_at(uint64_t count, const void *word, size_t len,
+                         unsigned level)
+{
+    if (count == 0) /* last at every level, as at level 0 */
+        return UINT64_MAX;
+    unsigned L = 64 - (unsigned)__builtin_clzll(count);
+    size_t off; /* the word's bytes this level starts at */
+    if (L > 40) { /* level 0 held the bit length only: the count, then */
+        if (level == 1)
+            return ~count;
+        off = (size_t)(level - 2) * 8;
+    } else { /* level 0 held 59 - L bits of the word; whole bytes go again */
+        off = (59 - L) / 8 + (size_t)(level - 1) * 8;
+    }
+    return off < len ? mr_prefix64((const unsigned char *)word + off, len - off)
+                     : 0;
+}

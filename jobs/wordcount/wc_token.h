@@ -85,5 +85,10 @@ void wc_hash_update(uint64_t *h1, uint64_t *h2, const unsigned char *p,
  * whitespace tokens of the 1 GB benchmark, 58% of records shared their
  * key with another and went through the comparison sort.) */
 uint64_t wc_count_key(uint64_t count, const void *word, size_t len);
+/* The order's next 64 bits at `level` >= 1 among words whose keys at the
+ * levels below are equal (mr_job's order_key_at): the count where level 0
+ * held only its bit length, then the word's next bytes. */
+uint64_t wc_count_key_at(uint64_t count, const void *word, size_t len,
+                         unsigned level);
 
 #endif /* WC_TOKEN_H */

@@ -154,6 +154,13 @@ static uint64_t wc_order_key(mr_bytes key, mr_bytes value)
     return wc_count_key(count_of(value), key.ptr, key.len);
 }
 
+static uint64_t wc_order_key_at(const mr_ctx *ctx, mr_bytes key,
+                                mr_bytes value, unsigned level)
+{
+    (void)ctx;
+    return wc_count_key_at(count_of(value), key.ptr, key.len, level);
+}
+
 /* "word\tcount\n" into buf (at least key.len + 22 bytes); returns its
  * length. No printf for millions of lines. */
 static size_t format_line(char *buf, mr_bytes key, uint64_t count)
@@ -262,6 +269,7 @@ static const struct mr_job wordcount = {
     .fold = mr_fold_sum_u64,
     .order = wc_order,
     .order_key = wc_order_key,
+    .order_key_at = wc_order_key_at,
     .output_part = wc_output_part,
     .output_end = wc_output_end,
     .finish = wc_finish,

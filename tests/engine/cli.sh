@@ -64,7 +64,7 @@ for bad in abi nosym twice; do
         2 --plugin "$MR_BAD_DIR/bad_$bad.so"
 done
 run 1 --plugin "$MR_BAD_DIR/bad_abi.so"
-check "another ABI: the message says which versions" grep -q 'ABI 99.0, but this mr-run speaks 1.4' "$T/err"
+check "another ABI: the message says which versions" grep -q 'ABI 99.0, but this mr-run speaks 1.5' "$T/err"
 
 # The current directory is never searched for jobs.
 mkdir -p "$T/cwd" && cp "$MR_BUILD_DIR/tests/jobs/skew.so" "$T/cwd/cwdjob.so"

@@ -139,7 +139,113 @@ static void test_prefix64(void)
     CU_ASSERT(mr_prefix64("ab\xff", 3) < mr_prefix64("ac", 2));
 }
 
+/* Records are strings (refs index strs); the order is bytewise, then by
+ * ref. Level k's key is bytes 8k.. of the string, as the engine gives
+ * for the default order. */
+static const GString **strs;
+
+static int by_string(const mr_keyed *x, const mr_keyed *y, void *arg)
+{
+    (void)arg;
+    calls++;
+    const GString *a = strs[x->ref], *b = strs[y->ref];
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->str, b->str, n);
+    if (!c)
+        c = (a->len > b->len) - (a->len < b->len);
+    return c ? c : (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+static int by_string_q(const void *a, const void *b)
+{
+    return by_string(a, b, NULL);
+}
+
+static uint64_t string_level(uint64_t ref, unsigned level, void *arg)
+{
+    (void)arg;
+    const GString *s = strs[ref];
+    size_t off = (size_t)level * 8;
+    return off < s->len ? mr_prefix64(s->str + off, s->len - off) : 0;
+}
+
+static uint64_t flat_level(uint64_t ref, unsigned level, void *arg)
+{
+    (void)ref, (void)level, (void)arg;
+    return 42; /* says nothing: the comparison must decide */
+}
+
+/* n strings over few letters that share a long prefix (shared bytes,
+ * then spread / 2 to spread varying ones, some strings a prefix of
+ * others, some repeated), sorted with level keys, with flat ones, and without: each
+ * as qsort does. Returns the comparisons the level keys needed. */
+static int check_levels(size_t n, size_t shared, size_t spread,
+                        unsigned seed)
+{
+    GString **v = g_new(GString *, n + 1);
+    mr_keyed *a = g_new(mr_keyed, n + 1), *want = g_new(mr_keyed, n + 1);
+    GRand *g = g_rand_new_with_seed(seed);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = g_string_new(NULL);
+        for (size_t k = 0; k < shared; k++)
+            g_string_append_c(v[i], (char)('A' + k % 26));
+        size_t len = (size_t)g_rand_int_range(g, (gint32)spread / 2,
+                                              (gint32)spread + 1);
+        for (size_t k = 0; k < len; k++)
+            g_string_append_c(v[i], "ab\0z"[g_rand_int_range(g, 0, 4)]);
+        if (i % 97 == 1) { /* a repeat */
+            g_string_truncate(v[i], 0);
+            g_string_append_len(v[i], v[i - 1]->str, (gssize)v[i - 1]->len);
+        }
+    }
+    strs = (const GString **)v;
+    for (size_t i = 0; i < n; i++)
+        want[i] = (mr_keyed){mr_prefix64(v[i]->str, v[i]->len), i};
+    qsort(want, n, sizeof *want, by_string_q);
+    int levels_calls = 0;
+    mr_keysort_level *fns[] = {string_level, flat_level, NULL};
+    for (int f = 0; f < 3; f++) {
+        for (size_t i = 0; i < n; i++)
+            a[i] = (mr_keyed){mr_prefix64(v[i]->str, v[i]->len), i};
+        calls = 0;
+        mr_keysort_lv(a, n, by_string, NULL, fns[f], NULL);
+        if (f == 0)
+            levels_calls = calls;
+        int same = 1;
+        for (size_t i = 0; i < n; i++)
+            same &= a[i].ref == want[i].ref;
+        if (!same)
+            fprintf(stderr, "keysort with levels (%d) differs: n %zu shared "
+                    "%zu spread %zu\n", f, n, shared, spread);
+        CU_ASSERT(same);
+    }
+    for (size_t i = 0; i < n; i++)
+        g_string_free(v[i], TRUE);
+    g_free(v);
+    g_free(a);
+    g_free(want);
+    g_rand_free(g);
+    return levels_calls;
+}
+
+static void test_levels(void)
+{
+    size_t sizes[] = {2, 31, 40, 1000};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        check_levels(sizes[i], 0, 12, 11);
+        check_levels(sizes[i], 7, 20, 12);   /* the first key says little */
+        check_levels(sizes[i], 30, 40, 13);  /* apart only at levels 3-8 */
+        check_levels(sizes[i], 70, 20, 14);  /* past the last level */
+    }
+    /* Past 65536 (the in-place first pass): strings apart within the
+     * levels, compared only where repeated (one string in 97), where
+     * without levels nearly every string is compared with others. */
+    int with = check_levels(70000, 20, 30, 15);
+    CU_ASSERT(with > 0 && with < 70000 / 50);
+}
+
 static CU_TestInfo tests[] = {
+    {"levels below the key, as qsort", test_levels},
     {"same order as qsort, with and without ties", test_orders},
     {"one bucket with most keys", test_one_big_bucket},
     {"bytes every key shares cost nothing", test_skips_constant_bytes},

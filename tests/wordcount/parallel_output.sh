@@ -27,6 +27,27 @@ run 4 wordcount --quiet --tokens whitespace --top 100000 "$T/in"
 check "--top over every rank's share: the same lines ($(wc -l <"$T/out"))" \
     cmp -s "$T/out" "$T/big.ref"
 
+# Many distinct words that share their first 6 bytes and 22 of their
+# first 25, at 1 to 5 counts:
+# the output sort's first key ties nearly all of them, and its levels
+# (order_key_at) and buckets (each rank's copy of its records) decide.
+# The table is the reference pipeline's at 1 to 3 ranks, in order.
+awk 'BEGIN { for (i = 0; i < 200000; i++) for (k = 0; k <= i % 5; k++)
+             printf "CONFIG%s%s%s_SND_SOC_DRIVER_%d%s\n", substr("ab_", i % 3 + 1, 1),
+                 substr("ab_", int(i / 3) % 3 + 1, 1), substr("ab_", int(i / 9) % 3 + 1, 1),
+                 i, (i % 7 ? "" : "_x") }' \
+    >"$T/prefix.txt"
+LC_ALL=C tr -s ' \t\n' '\n' <"$T/prefix.txt" | LC_ALL=C sort | uniq -c |
+    awk '{ print $2 "\t" $1 }' | LC_ALL=C sort -t"$(printf '\t')" -k2,2nr -k1,1 \
+    >"$T/prefix.ref"
+for np in 1 2 3; do
+    run $np wordcount --quiet --tokens whitespace --out "$T/prefix.tsv" "$T/prefix.txt"
+    check "shared prefixes, np $np: exit 0 ($rc), the reference table" \
+        test "$rc" = 0 -a "$(md5sum <"$T/prefix.tsv")" = "$(md5sum <"$T/prefix.ref")"
+done
+check "  ... which is in count-descending, word-ascending order" \
+    env LC_ALL=C sort -t"$(printf '\t')" -k2,2nr -k1,1 -c "$T/prefix.tsv"
+
 # Ranks on another file system: a private tmpfs over the output folder
 # for every rank but 0 (root only: mount namespaces).
 if ranks_apart "$T/outdir"; then

@@ -310,8 +310,99 @@ static void test_count_key(void)
     CU_ASSERT(wc_count_key(1, "sodedaxo", 8) < wc_count_key(1, "sodedayo", 8));
 }
 
+/* The order on words with their lengths (they may hold NUL bytes). */
+static int out_order_n(uint64_t ca, const char *a, size_t la, uint64_t cb,
+                       const char *b, size_t lb)
+{
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    int c = memcmp(a, b, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/* The first level (0 to 8) where the two keys differ, or -1; *less: the
+ * first's key is the smaller there. */
+static int first_level(uint64_t ca, const char *a, size_t la, uint64_t cb,
+                       const char *b, size_t lb, int *less)
+{
+    for (unsigned lv = 0; lv <= 8; lv++) {
+        uint64_t ka = lv ? wc_count_key_at(ca, a, la, lv)
+                         : wc_count_key(ca, a, la);
+        uint64_t kb = lv ? wc_count_key_at(cb, b, lb, lv)
+                         : wc_count_key(cb, b, lb);
+        if (ka != kb) {
+            *less = ka < kb;
+            return (int)lv;
+        }
+    }
+    return -1;
+}
+
+/* wc_count_key_at's rule: among words whose keys are equal at every level
+ * below, a smaller key at a level means earlier in the order. Words that
+ * share 8, 15, 16 or 25 bytes, counts of every size. */
+static void test_count_key_at(void)
+{
+    static const uint64_t counts[] = {0, 1, 2, 14, 2047, 0xffffff,
+                                      (1ULL << 39) + 5, 1ULL << 40,
+                                      (1ULL << 41) + 3, UINT64_MAX};
+    static const struct {
+        const char *s;
+        size_t n;
+    } words[] = {{"", 0},
+                 {"a", 1},
+                 {"sodedaro", 8},
+                 {"sodedaroo", 9},
+                 {"sodedarp", 8},
+                 {"CONFIG_SND_SOC_", 15},
+                 {"CONFIG_SND_SOC_A", 16},
+                 {"CONFIG_SND_SOC_B", 16},
+                 {"CONFIG_SND_SOC_AB", 17},
+                 {"CONFIG_SND_SOC_A\0", 17},
+                 {"CONFIG_SND_SOC_A\0\0", 18},
+                 {"struct snd_soc_component_driver", 31},
+                 {"struct snd_soc_component_drivers", 32},
+                 {"struct snd_soc_compress_ops", 27},
+                 {"\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9},
+                 {"\xff\xff\xff\xff\xff\xff\xff\xff", 8}};
+    size_t nc = sizeof counts / sizeof *counts;
+    size_t nw = sizeof words / sizeof *words;
+    int wrong = 0, apart = 0, pairs = 0;
+    for (size_t i = 0; i < nc * nw; i++)
+        for (size_t j = 0; j < nc * nw; j++) {
+            uint64_t ca = counts[i / nw], cb = counts[j / nw];
+            const char *a = words[i % nw].s, *b = words[j % nw].s;
+            size_t la = words[i % nw].n, lb = words[j % nw].n;
+            int less, lv = first_level(ca, a, la, cb, b, lb, &less);
+            int o = out_order_n(ca, a, la, cb, b, lb);
+            if (lv >= 0 && (less ? o >= 0 : o <= 0))
+                wrong++;
+            if (i != j && ca != 0 && cb != 0) {
+                pairs++;
+                apart += lv >= 0;
+            }
+        }
+    CU_ASSERT_EQUAL(wrong, 0);
+    /* Every pair of distinct (count, word) is told apart by some level
+     * but those that differ only by trailing NUL bytes (zero-padded
+     * alike): "CONFIG_SND_SOC_A" and its two NUL-ended forms, three
+     * pairs each way under each of the nine non-zero counts. */
+    CU_ASSERT_EQUAL(pairs - apart, 9 * 6);
+    /* Under a count of 1 the first level holds 7 bytes: these two differ
+     * in the sixteenth and are apart at level 2, not compared. */
+    int less;
+    CU_ASSERT_EQUAL(first_level(1, "CONFIG_SND_SOC_A", 16, 1,
+                                "CONFIG_SND_SOC_B", 16, &less), 2);
+    CU_ASSERT(less);
+    /* A huge count: level 0 keeps its length only, level 1 the count. */
+    CU_ASSERT_EQUAL(first_level((1ULL << 41) + 3, "ab", 2, (1ULL << 41) + 4,
+                                "ab", 2, &less), 1);
+    CU_ASSERT(!less);
+}
+
 static CU_TestInfo tests[] = {
     {"order key", test_count_key},
+    {"order key levels", test_count_key_at},
     {"words", test_words},
     {"whitespace", test_whitespace},
     {"tokens across chunks", test_continues},

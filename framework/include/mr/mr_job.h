@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define MR_ABI_MAJOR 1
-#define MR_ABI_MINOR 4
+#define MR_ABI_MINOR 5
 #define MR_ABI_VERSION ((uint32_t)MR_ABI_MAJOR << 16 | MR_ABI_MINOR)
 
 #if defined(__GNUC__)
@@ -135,6 +135,8 @@ typedef int mr_order_ctx_fn(const mr_ctx *ctx, mr_bytes akey, mr_bytes aval,
                             mr_bytes bkey, mr_bytes bval);
 typedef uint64_t mr_order_key_ctx_fn(const mr_ctx *ctx, mr_bytes key,
                                      mr_bytes value);
+typedef uint64_t mr_order_key_at_fn(const mr_ctx *ctx, mr_bytes key,
+                                    mr_bytes value, unsigned level);
 
 /* mr_job.flags (ABI 1.4). MR_JOB_VALUES_STREAMED: the job's combine and
  * reduce are done with a value when they ask for the next one, so a value
@@ -193,6 +195,15 @@ struct mr_job {
     /* ABI 1.4 */
     /* MR_JOB_* bits. */
     unsigned flags;
+    /* ABI 1.5 */
+    /* optional, with order_key (or order_key_ctx): the next 64 bits of the
+     * order after order_key, for pairs whose keys at every level below
+     * are equal (level 0 is order_key itself, level >= 1 asked here).
+     * Among such pairs, a smaller key at `level` must come first. The
+     * engine asks a few levels at most, then compares with order; a key
+     * that says nothing (a constant) is slower, never wrong. Read only
+     * for parallel output (output_part). */
+    mr_order_key_at_fn *order_key_at;
     /* New fields go here, and only here. */
 };
 

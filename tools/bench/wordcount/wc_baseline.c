@@ -194,6 +194,17 @@ static const void *arena_at(uint64_t ref, void *arena)
     return (const unsigned char *)arena + ref;
 }
 
+/* The entry's key at `level`, as the job's order_key_at gives it. */
+static uint64_t level_key(uint64_t ref, unsigned level, void *arg)
+{
+    const unsigned char *e = (const unsigned char *)arg + ref;
+    uint32_t len;
+    uint64_t count;
+    memcpy(&count, e, 8);
+    memcpy(&len, e + 8, 4);
+    return wc_count_key_at(count, e + 12, len, level);
+}
+
 static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
 {
     size_t oa = x->ref, ob = y->ref;
@@ -322,7 +333,7 @@ int main(int argc, char **argv)
         order[n].ref = pos;
         pos += esize(len);
     }
-    mr_keysort_pf(order, n, by_count, arena_at, t.arena);
+    mr_keysort_lv(order, n, by_count, arena_at, level_key, t.arena);
     for (size_t i = 0; i < n && i < (size_t)top; i++)
         put_line(stdout, t.arena + order[i].ref);
     fflush(stdout);
