@@ -116,12 +116,10 @@ static inline void mr_keysort_lsd(mr_keyed *a, mr_keyed *tmp, size_t n,
 static inline void mr_keysort_buckets(mr_keyed *a, size_t n, int shift,
                                       int bits, size_t *start)
 {
-    size_t nb = (size_t)1 << bits, mask = nb - 1, small[256];
-    size_t *next = bits > 8 ? (size_t *)calloc(nb, sizeof *next) : small;
+    size_t nb = (size_t)1 << bits, mask = nb - 1;
+    size_t *next = (size_t *)calloc(nb, sizeof *next);
     if (!next)
         abort();
-    if (next == small)
-        memset(small, 0, sizeof small);
     for (size_t i = 0; i < n; i++)
         next[(a[i].key >> shift) & mask]++;
     size_t sum = 0;
@@ -144,8 +142,7 @@ static inline void mr_keysort_buckets(mr_keyed *a, size_t n, int shift,
             a[next[v]++] = x;
         }
     }
-    if (next != small)
-        free(next);
+    free(next);
 }
 
 /* The key at `level` (>= 1) of the record ref stands for: the next 64

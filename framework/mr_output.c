@@ -488,6 +488,8 @@ static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
     return lo;
 }
 
+_Static_assert(MR_KEYSORT_DIGIT <= 16, "a bucket's number in 16 bits");
+
 /* The records a rank writes, copied into buckets by the first digit of
  * their sort (mr_keysort_digit), so that the sort and the output visit
  * each bucket's records at random, not the whole run's.
@@ -499,7 +501,6 @@ static int dest_of(const mr_ctx *ctx, const mr_rec *r, uint64_t key,
  * the copy (*len bytes), with *idx indexing it (*start[0..*nb] the
  * buckets' bounds there); or NULL, having done nothing, when the index is
  * too short for buckets. */
-_Static_assert(MR_KEYSORT_DIGIT <= 16, "a bucket's number in 16 bits");
 static unsigned char *scatter(const mr_ctx *ctx, mr_kvbuf *own,
                               mr_kvbuf *in, mr_keyed **idx, size_t icap,
                               size_t m, size_t *len, size_t **start,
@@ -510,21 +511,21 @@ static unsigned char *scatter(const mr_ctx *ctx, mr_kvbuf *own,
         return NULL;
     size_t n = (size_t)1 << bits, mask = n - 1;
     uint16_t *dig = mr_bigmem_grow(NULL, 0, m * sizeof *dig);
+    /* Records and bytes per bucket; the records lie as the index has
+     * them: the own run, then the received ones. */
     size_t *count = g_new0(size_t, n + 1), *head = g_new0(size_t, n);
-    for (size_t i = 0; i < m; i++) {
-        dig[i] = (uint16_t)(((*idx)[i].key >> *shift) & mask);
-        count[dig[i]]++;
-    }
-    mr_bigmem_free(*idx, icap);
-    /* The records in place: the own run, then the received ones. */
     mr_kvbuf *src[2] = {own, in};
     size_t i = 0;
     for (int s = 0; s < 2; s++)
         for (size_t off = 0; off < src[s]->len; i++) {
             size_t sz = mr__rec_size(src[s]->data + off);
+            dig[i] = (uint16_t)(((*idx)[i].key >> *shift) & mask);
+            count[dig[i]]++;
             head[dig[i]] += sz;
             off += sz;
         }
+    mr_bigmem_free(*idx, icap);
+    /* Bytes and records per bucket become where each bucket starts. */
     size_t sum = 0, rsum = 0;
     for (size_t v = 0; v < n; v++) {
         size_t b = head[v], c = count[v];
@@ -534,7 +535,7 @@ static unsigned char *scatter(const mr_ctx *ctx, mr_kvbuf *own,
         rsum += c;
     }
     count[n] = m;
-    unsigned char *dst = mr_bigmem_grow(NULL, 0, sum ? sum : 1);
+    unsigned char *dst = mr_bigmem_grow(NULL, 0, sum);
     i = 0;
     for (int s = 0; s < 2; s++) {
         size_t done = 0;
@@ -679,7 +680,7 @@ static int output_parts(mr_ctx *ctx, mr_kvbuf *out)
                      mr_strerror(rc));
     }
     mr_bigmem_free(idx, icap);
-    mr_bigmem_free(sorted, slen ? slen : 1);
+    mr_bigmem_free(sorted, slen);
     mr__kvbuf_fini(&in);
     if (ctx->job.output_end) {
         int erc = ctx->job.output_end(ctx);

@@ -194,17 +194,6 @@ static const void *arena_at(uint64_t ref, void *arena)
     return (const unsigned char *)arena + ref;
 }
 
-/* The entry's key at `level`, as the job's order_key_at gives it. */
-static uint64_t level_key(uint64_t ref, unsigned level, void *arg)
-{
-    const unsigned char *e = (const unsigned char *)arg + ref;
-    uint32_t len;
-    uint64_t count;
-    memcpy(&count, e, 8);
-    memcpy(&len, e + 8, 4);
-    return wc_count_key_at(count, e + 12, len, level);
-}
-
 static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
 {
     size_t oa = x->ref, ob = y->ref;
@@ -220,6 +209,17 @@ static int by_count(const mr_keyed *x, const mr_keyed *y, void *arena)
     memcpy(&lb, b + 8, 4);
     int c = memcmp(a + 12, b + 12, la < lb ? la : lb);
     return c ? c : (la > lb) - (la < lb);
+}
+
+/* The entry's key at `level`, as the job's order_key_at gives it. */
+static uint64_t level_key(uint64_t ref, unsigned level, void *arg)
+{
+    const unsigned char *e = (const unsigned char *)arg + ref;
+    uint32_t len;
+    uint64_t count;
+    memcpy(&count, e, 8);
+    memcpy(&len, e + 8, 4);
+    return wc_count_key_at(count, e + 12, len, level);
 }
 
 static void put_line(FILE *f, const unsigned char *e)
