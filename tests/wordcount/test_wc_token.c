@@ -325,6 +325,7 @@ static int out_order_n(uint64_t ca, const char *a, size_t la, uint64_t cb,
 static int first_level(uint64_t ca, const char *a, size_t la, uint64_t cb,
                        const char *b, size_t lb, int *less)
 {
+    *less = 0;
     for (unsigned lv = 0; lv <= 8; lv++) {
         uint64_t ka = lv ? wc_count_key_at(ca, a, la, lv)
                          : wc_count_key(ca, a, la);
@@ -373,7 +374,7 @@ static void test_count_key_at(void)
             uint64_t ca = counts[i / nw], cb = counts[j / nw];
             const char *a = words[i % nw].s, *b = words[j % nw].s;
             size_t la = words[i % nw].n, lb = words[j % nw].n;
-            int less, lv = first_level(ca, a, la, cb, b, lb, &less);
+            int less = 0, lv = first_level(ca, a, la, cb, b, lb, &less);
             int o = out_order_n(ca, a, la, cb, b, lb);
             if (lv >= 0 && (less ? o >= 0 : o <= 0))
                 wrong++;
@@ -390,7 +391,7 @@ static void test_count_key_at(void)
     CU_ASSERT_EQUAL(pairs - apart, 9 * 6);
     /* Under a count of 1 the first level holds 7 bytes: these two differ
      * in the sixteenth and are apart at level 2, not compared. */
-    int less;
+    int less = 0;
     CU_ASSERT_EQUAL(first_level(1, "CONFIG_SND_SOC_A", 16, 1,
                                 "CONFIG_SND_SOC_B", 16, &less), 2);
     CU_ASSERT(less);
