@@ -14,6 +14,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mrtest.XXXXXX")
 MR_SHM=$(mktemp -d /dev/shm/mrtest.XXXXXX 2>/dev/null || mktemp -d "$T/shm.XXXXXX")
 export OMPI_MCA_btl_vader_backing_directory=$MR_SHM
 trap 'rm -rf "$T" "$MR_SHM"' EXIT
+if [ -n "${MR_TEST_SANITIZED:-}" ]; then
+    # A leak check at exit on one rank of each run, in turn (tests/leak-rank).
+    export MR_MPIRUN=$MR_SOURCE_DIR/tests/leak-rank MR_LEAK_RUNS=$T/.leak-runs
+fi
 mr_failed=0
 mr_passed=0
 
@@ -29,6 +33,26 @@ run() {
     rc=0
     timeout -k 5 "${MR_TIMEOUT:-120}" "$MR_MPIRUN" "$np" "$MR_RUN" "$@" \
         >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" = 0 ] || mr_symbolize "$T/err"
+}
+
+# mr_symbolize FILE: names the frames of the sanitizer reports in FILE
+# ("#3 0x... (/path/mr-run+0x1f2e)" gets "in func file:line"). The
+# sanitizer pass runs with symbolize=0 (tools/test): the leak check's
+# suppressions match by library name, and the symbolizer that the
+# sanitizers would start in every process costs a second or more of each.
+mr_symbolize() {
+    local f=$1 line fn loc
+    grep -q 'Sanitizer' "$f" 2>/dev/null && command -v llvm-symbolizer >/dev/null ||
+        return 0
+    while IFS= read -r line; do
+        if [[ $line =~ ^(.*#[0-9]+\ 0x[0-9a-f]+)\ +\((.+)\+(0x[0-9a-f]+)\)$ ]]; then
+            { read -r fn; read -r loc; } < <(llvm-symbolizer \
+                --obj="${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" 2>/dev/null)
+            line="${BASH_REMATCH[1]} in ${fn:-?} ${loc:-} (${BASH_REMATCH[2]}+${BASH_REMATCH[3]})"
+        fi
+        printf '%s\n' "$line"
+    done <"$f" >"$f.sym" && mv "$f.sym" "$f"
 }
 
 # expect_fail RC PATTERN WHAT NP ARGS...: the run exits with RC and its
