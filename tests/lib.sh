@@ -40,7 +40,7 @@ run() {
 # ("#3 0x... (/path/mr-run+0x1f2e)" gets "in func file:line"). The
 # sanitizer pass runs with symbolize=0 (tools/test): the leak check's
 # suppressions match by library name, and the symbolizer that the
-# sanitizers would start in every process costs a second or more of each.
+# sanitizers would start in every process costs about 0.3 s a run.
 mr_symbolize() {
     local f=$1 line fn loc
     grep -q 'Sanitizer' "$f" 2>/dev/null && command -v llvm-symbolizer >/dev/null ||

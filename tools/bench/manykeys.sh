@@ -34,8 +34,7 @@
 # median of each phase (max over ranks, from --stats-json), the map
 # imbalance, the baselines' output phase (their summary line: sort, write
 # and fsync of the table, the slower of the two halves), and the largest
-# peak RSS per rank (/usr/bin/time, a file per
-# rank); then the ratios the issue's goals name, as medians of per-round
+# peak RSS per rank (/usr/bin/time, a file per rank); then the ratios the issue's goals name, as medians of per-round
 # paired ratios. Every mr table is checked against the baseline's
 # (byte-identical). Needs /usr/bin/time (Debian package `time`) and python3.
 #
@@ -277,6 +276,10 @@ def phase_max(st, name):
             return p["max"]
     return 0.0
 
+def output_phase(key):
+    """A line's output phase over its rounds (mr's or a baseline's)."""
+    return [phase_max(v[1], "output") for v in runs[key].values()]
+
 print("%-42s %-20s %s" % ("run", "seconds", "peak RSS per rank, MB (largest of the rounds)"))
 for key in order:
     c, t, k = key
@@ -304,7 +307,7 @@ for key in order:
     rr = runs[key]
     if k > 1 and all(v[1] for v in rr.values()):
         print("  %-40s output %s (from the table complete to the file synced)" % (
-            "%s, %s, %s" % (kinds[k], c, t), spread([phase_max(v[1], "output") for v in rr.values()])))
+            "%s, %s, %s" % (kinds[k], c, t), spread(output_phase(key))))
 print()
 
 def paired(c, t, num, den):
@@ -335,8 +338,8 @@ for t, name in (("whitespace", "whitespace"), ("words", "words")):
         goal("tree, %s: >= 0.95 of 2 baselines on halves" % name, "%.2f" % x, x >= 0.95)
 if ("big", "whitespace", 1) in runs:
     rr = runs[("big", "whitespace", 1)]
-    o = med([phase_max(v[1], "output") for v in rr.values()])
-    bo = [med([phase_max(v[1], "output") for v in runs[("big", "whitespace", k)].values()])
+    o = med(output_phase(("big", "whitespace", 1)))
+    bo = [med(output_phase(("big", "whitespace", k)))
           for k in (2, 3) if ("big", "whitespace", k) in runs]
     goal("big.txt, whitespace: output phase < 0.5 s", "%.2f s" % o + (
         " (baselines' %s)" % "/".join("%.2f" % x for x in bo) if bo else ""), o < 0.5)

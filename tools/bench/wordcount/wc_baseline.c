@@ -355,12 +355,12 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double secs = now() - t0;
+    double t_end = now(), secs = t_end - t0;
     fprintf(stderr,
             "wordcount: %" PRIu64 " bytes, %" PRIu64 " words, %zu distinct, "
             "%.3f s, %.1f MB/s, output %.3f s\n",
             bytes, words, n, secs, secs > 0 ? (double)bytes / 1e6 / secs : 0,
-            now() - t_out);
+            t_end - t_out);
     free(order);
     mr_bigmem_free(t.slot, (t.mask + 1) * 8);
     mr_bigmem_free(t.arena, t.acap);
